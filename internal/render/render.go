@@ -1,0 +1,138 @@
+// Package render writes sigtrace's outputs: NDJSON built by hand (the hot path of large captures
+// cannot afford reflection), CSV, and tables that stream (aligned on a terminal, tab-separated in a
+// pipe).
+package render
+
+import (
+	"bufio"
+	"encoding/csv"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// TimeLayout is how sigtrace writes times: RFC 3339, UTC, microseconds.
+const TimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// AppendTime appends t in TimeLayout, in UTC.
+func AppendTime(dst []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(dst, TimeLayout)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string. Invalid UTF-8 (SIP from the wire can hold anything)
+// is replaced by U+FFFD so that the output stays valid JSON.
+func AppendJSONString[T ~string | ~[]byte](dst []byte, s T) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		var r rune
+		var size int
+		switch v := any(s).(type) {
+		case string:
+			r, size = utf8.DecodeRuneInString(v[i:])
+		case []byte:
+			r, size = utf8.DecodeRune(v[i:])
+		default:
+			r, size = utf8.DecodeRuneInString(string(s[i:]))
+		}
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// Column describes one column of a streamed table.
+type Column struct {
+	Name  string
+	Width int // display width on a terminal; longer values overflow rather than being cut
+}
+
+// Table streams rows: aligned to fixed widths on a terminal, tab-separated otherwise, so that
+// nothing is held back waiting for the widest value.
+type Table struct {
+	w        *bufio.Writer
+	cols     []Column
+	terminal bool
+	line     []byte
+}
+
+// NewTable writes a header line and returns the table.
+func NewTable(w *bufio.Writer, terminal bool, cols ...Column) *Table {
+	t := &Table{w: w, cols: cols, terminal: terminal}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = strings.ToUpper(c.Name)
+	}
+	t.Row(names...)
+	return t
+}
+
+// Row writes one row.
+func (t *Table) Row(values ...string) {
+	t.line = t.line[:0]
+	for i, v := range values {
+		if i > 0 {
+			if t.terminal {
+				t.line = append(t.line, ' ', ' ')
+			} else {
+				t.line = append(t.line, '\t')
+			}
+		}
+		if !t.terminal {
+			v = strings.Map(func(r rune) rune {
+				if r == '\t' || r == '\n' || r == '\r' {
+					return ' '
+				}
+				return r
+			}, v)
+		}
+		t.line = append(t.line, v...)
+		if t.terminal && i < len(values)-1 && i < len(t.cols) {
+			for pad := t.cols[i].Width - utf8.RuneCountInString(v); pad > 0; pad-- {
+				t.line = append(t.line, ' ')
+			}
+		}
+	}
+	t.line = append(t.line, '\n')
+	t.w.Write(t.line)
+}
+
+// NewCSV returns a CSV writer that has written the header.
+func NewCSV(w io.Writer, header ...string) *csv.Writer {
+	c := csv.NewWriter(w)
+	c.Write(header)
+	return c
+}

@@ -1,0 +1,53 @@
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestAppendJSONStringIsValidJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "ctl\x01\x1f\n\r\t", "utf8 é ☎", "bad \xff\xfe utf8", "<sip:a@b>;tag=1"} {
+		out := AppendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q -> %s: %v", s, out, err)
+		}
+		want, _ := json.Marshal(s) // encoding/json also replaces invalid UTF-8 with U+FFFD
+		var w string
+		json.Unmarshal(want, &w)
+		if got != w {
+			t.Errorf("%q: got %q want %q", s, got, w)
+		}
+		if b := AppendJSONString(nil, []byte(s)); !bytes.Equal(b, out) {
+			t.Errorf("bytes and string differ for %q: %s vs %s", s, b, out)
+		}
+	}
+}
+
+func TestAppendTime(t *testing.T) {
+	tm := time.Date(2026, 11, 23, 12, 0, 1, 123456789, time.FixedZone("x", 3600))
+	if got := string(AppendTime(nil, tm)); got != "2026-11-23T11:00:01.123456Z" {
+		t.Fatal(got)
+	}
+}
+
+func TestTable(t *testing.T) {
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	tb := NewTable(w, true, Column{"a", 4}, Column{"b", 3})
+	tb.Row("x", "y")
+	w.Flush()
+	if got := b.String(); got != "A     B\nx     y\n" {
+		t.Fatalf("%q", got)
+	}
+	b.Reset()
+	tb = NewTable(w, false, Column{"a", 4}, Column{"b", 3})
+	tb.Row("x\ty", "z")
+	w.Flush()
+	if got := b.String(); got != "A\tB\nx y\tz\n" {
+		t.Fatalf("%q", got)
+	}
+}
