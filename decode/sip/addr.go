@@ -1,0 +1,262 @@
+package sip
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// NameAddr is one From, To, Contact, Route-like value: `"Display" <URI>;params` or the bare
+// addr-spec form `URI;params`. All fields point into the parsed value.
+type NameAddr struct {
+	Display []byte // display name: inside the quotes (escapes kept) or the unquoted tokens; may be empty
+	Quoted  bool   // the display name was a quoted string
+	URI     []byte // without the <>
+	Params  []byte // header parameters after the first ';' following the URI, as on the wire
+}
+
+// ParseNameAddr parses one name-addr or addr-spec value (RFC 3261 section 25.1), tolerating folds.
+// In the addr-spec form, parameters after the URI belong to the header, not the URI (RFC 4475
+// cparam01). It rejects what RFC 4475 calls invalid: an unterminated quoted display name (quotbal),
+// an unquoted display name with non-token characters (baddn), white space inside <> (badaspec), an
+// addr-spec with a '?' or ',' that needed <> (regbadct), and empty parameters (badinv01).
+func ParseNameAddr(v []byte) (NameAddr, error) {
+	var a NameAddr
+	v = trimLWS(v)
+	if len(v) == 0 {
+		return a, fmt.Errorf("%w: empty", ErrBadNameAddr)
+	}
+	i := 0
+	if v[0] == '"' {
+		e := quotedEnd(v, 0)
+		if e < 0 {
+			return a, fmt.Errorf("%w: unterminated quoted string", ErrBadNameAddr)
+		}
+		a.Display, a.Quoted = v[1:e-1], true
+		i = skipLWS(v, e)
+		if i >= len(v) || v[i] != '<' {
+			return a, fmt.Errorf("%w: no <URI> after display name", ErrBadNameAddr)
+		}
+	} else if lt := bytes.IndexByte(v, '<'); lt >= 0 {
+		a.Display = trimLWS(v[:lt])
+		for _, c := range a.Display {
+			if !isToken(c) && !isLWS(c) {
+				return a, fmt.Errorf("%w: unquoted display name %q", ErrBadNameAddr, clip(a.Display))
+			}
+		}
+		i = lt
+	} else {
+		// addr-spec: the URI runs to the first ';'.
+		end := bytes.IndexByte(v, ';')
+		if end < 0 {
+			end = len(v)
+		}
+		a.URI = trimLWS(v[:end])
+		if len(a.URI) == 0 || bytes.IndexAny(a.URI, "?, \t\r\n<>\"") >= 0 {
+			return a, fmt.Errorf("%w: %q must be enclosed in <>", ErrBadNameAddr, clip(a.URI))
+		}
+		if end < len(v) {
+			a.Params = v[end+1:]
+			if err := checkParams(a.Params); err != nil {
+				return a, err
+			}
+		}
+		return a, nil
+	}
+	gt := bytes.IndexByte(v[i:], '>')
+	if gt < 0 {
+		return a, fmt.Errorf("%w: no closing >", ErrBadNameAddr)
+	}
+	a.URI = v[i+1 : i+gt]
+	if len(a.URI) == 0 || bytes.IndexAny(a.URI, " \t\r\n") >= 0 {
+		return a, fmt.Errorf("%w: white space or nothing inside <>: %q", ErrBadNameAddr, clip(a.URI))
+	}
+	i = skipLWS(v, i+gt+1)
+	if i == len(v) {
+		return a, nil
+	}
+	if v[i] != ';' {
+		return a, fmt.Errorf("%w: unexpected %q after >", ErrBadNameAddr, clip(v[i:]))
+	}
+	a.Params = v[i+1:]
+	return a, checkParams(a.Params)
+}
+
+// Param returns the value of a header parameter (case-insensitive name; empty for a parameter
+// without a value, nil when absent).
+func (a NameAddr) Param(name string) []byte { v, _ := Param(a.Params, name); return v }
+
+// User returns the user part of the URI.
+func (a NameAddr) User() []byte { return URIUser(a.URI) }
+
+// Param finds name in a ';'-separated parameter list (the text after the first ';'), tolerating
+// white space and folds around ';' and '='. ok is false when the parameter is absent; a parameter
+// without '=' gives an empty, non-nil value.
+func Param(params []byte, name string) (value []byte, ok bool) {
+	for len(params) > 0 {
+		p, rest := nextParam(params)
+		n, v := p, p[len(p):]
+		if eq := bytes.IndexByte(p, '='); eq >= 0 {
+			n, v = trimLWS(p[:eq]), trimLWS(p[eq+1:])
+		}
+		if equalFold(n, name) {
+			return v, true
+		}
+		params = rest
+	}
+	return nil, false
+}
+
+// nextParam splits at the first ';' outside a quoted string.
+func nextParam(b []byte) (first, rest []byte) {
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			e := quotedEnd(b, i)
+			if e < 0 {
+				return trimLWS(b), nil
+			}
+			i = e - 1
+		case ';':
+			return trimLWS(b[:i]), b[i+1:]
+		}
+	}
+	return trimLWS(b), nil
+}
+
+// checkParams validates generic-param *(SEMI generic-param): each a token, optionally "=" and a
+// token, host or quoted string.
+func checkParams(params []byte) error {
+	for {
+		p, rest := nextParam(params)
+		n, v := p, []byte(nil)
+		if eq := bytes.IndexByte(p, '='); eq >= 0 {
+			n, v = trimLWS(p[:eq]), trimLWS(p[eq+1:])
+			if len(v) == 0 {
+				return fmt.Errorf("%w: parameter %q without value", ErrBadNameAddr, clip(n))
+			}
+		}
+		if !isTokenString(n) {
+			return fmt.Errorf("%w: bad parameter %q", ErrBadNameAddr, clip(p))
+		}
+		if len(v) > 0 && v[0] == '"' {
+			if quotedEnd(v, 0) != len(v) {
+				return fmt.Errorf("%w: bad quoted parameter %q", ErrBadNameAddr, clip(p))
+			}
+		} else {
+			for _, c := range v {
+				if !isToken(c) && c != ':' && c != '[' && c != ']' {
+					return fmt.Errorf("%w: bad parameter value %q", ErrBadNameAddr, clip(p))
+				}
+			}
+		}
+		if rest == nil {
+			return nil
+		}
+		params = rest
+	}
+}
+
+// URIUser returns the user part of a URI: for sip/sips/other "scheme:user[:password]@host" URIs
+// the text before '@' (without the password), for tel URIs the number. It is still %-escaped and
+// may contain ';' (RFC 4475 semiuri: "user;par=u%40example.net"). nil when there is none.
+func URIUser(uri []byte) []byte {
+	colon := bytes.IndexByte(uri, ':')
+	if colon < 0 {
+		return nil
+	}
+	scheme, rest := uri[:colon], uri[colon+1:]
+	if equalFold(scheme, "tel") {
+		if semi := bytes.IndexByte(rest, ';'); semi >= 0 {
+			rest = rest[:semi]
+		}
+		return rest
+	}
+	at := bytes.IndexByte(rest, '@')
+	if at < 0 {
+		return nil
+	}
+	user := rest[:at]
+	if c := bytes.IndexByte(user, ':'); c >= 0 {
+		user = user[:c]
+	}
+	return user
+}
+
+// Via is one Via value: sent-protocol sent-by *(;via-params) (RFC 3261 section 20.42).
+type Via struct {
+	Transport []byte // UDP, TCP, TLS, SCTP, WS, WSS or an extension token
+	Host      []byte // sent-by host (an IPv6 reference keeps its brackets)
+	Port      int    // 0 when absent
+	Params    []byte // text after the first ';', as on the wire
+}
+
+// ParseVia parses one Via value (one element of a comma-separated Via header), tolerating white
+// space and folds around '/' (RFC 4475 wsinv).
+func ParseVia(v []byte) (Via, error) {
+	var via Via
+	v = trimLWS(v)
+	i := 0
+	for k := 0; k < 3; k++ {
+		i = skipLWS(v, i)
+		s := i
+		for i < len(v) && isToken(v[i]) {
+			i++
+		}
+		if i == s {
+			return via, fmt.Errorf("%w: bad sent-protocol in %q", ErrBadVia, clip(v))
+		}
+		if k == 2 {
+			via.Transport = v[s:i]
+			break
+		}
+		i = skipLWS(v, i)
+		if i >= len(v) || v[i] != '/' {
+			return via, fmt.Errorf("%w: bad sent-protocol in %q", ErrBadVia, clip(v))
+		}
+		i++
+	}
+	j := skipLWS(v, i)
+	if j == i || j == len(v) {
+		return via, fmt.Errorf("%w: no sent-by in %q", ErrBadVia, clip(v))
+	}
+	end := bytes.IndexByte(v[j:], ';')
+	if end < 0 {
+		end = len(v)
+	} else {
+		end += j
+	}
+	sentBy := trimLWS(v[j:end])
+	host, port := sentBy, []byte(nil)
+	if len(host) > 0 && host[0] == '[' {
+		if rb := bytes.IndexByte(host, ']'); rb > 0 {
+			host, port = sentBy[:rb+1], sentBy[rb+1:]
+		}
+	} else if c := bytes.IndexByte(host, ':'); c >= 0 {
+		host, port = sentBy[:c], sentBy[c:]
+	}
+	host = trimLWS(host)
+	if len(host) == 0 || bytes.IndexAny(host, " \t\r\n,") >= 0 {
+		return via, fmt.Errorf("%w: bad sent-by %q", ErrBadVia, clip(sentBy))
+	}
+	via.Host = host
+	if port = trimLWS(port); len(port) > 0 {
+		if port[0] != ':' {
+			return via, fmt.Errorf("%w: bad sent-by %q", ErrBadVia, clip(sentBy))
+		}
+		n, ok := atoi(trimLWS(port[1:]))
+		if !ok || n > 65535 {
+			return via, fmt.Errorf("%w: bad port in %q", ErrBadVia, clip(sentBy))
+		}
+		via.Port = n
+	}
+	if end < len(v) {
+		via.Params = v[end+1:]
+		if err := checkParams(via.Params); err != nil {
+			return via, fmt.Errorf("%w: %w", ErrBadVia, err)
+		}
+	}
+	return via, nil
+}
+
+// Param returns a Via parameter (branch, received, rport...); empty for one without a value.
+func (v Via) Param(name string) []byte { p, _ := Param(v.Params, name); return p }

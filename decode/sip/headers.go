@@ -1,0 +1,187 @@
+package sip
+
+// hdrID names the headers the parser knows. Parse classifies each header once, so lookups by a
+// known name (in either its long or its compact form) compare small integers, not strings.
+type hdrID uint8
+
+const (
+	hUnknown hdrID = iota
+	hCallID
+	hFrom
+	hTo
+	hVia
+	hCSeq
+	hContentLength
+	hContentType
+	hContact
+	hUserAgent
+	hMaxForwards
+	hDate
+	hSupported
+	hSubject
+	hContentEncoding
+	hEvent
+	hReferTo
+	hReferredBy
+	hAllowEvents
+	hSessionExpires
+	hIdentity
+	hAcceptContact
+	hRejectContact
+	hRequestDisposition
+	hIdentityInfo
+	hRoute
+	hRecordRoute
+	hPath
+	hServiceRoute
+	hAllow
+	hRequire
+	hProxyRequire
+	hUnsupported
+	hAccept
+	hAcceptEncoding
+	hAcceptLanguage
+	hContentLanguage
+	hInReplyTo
+	hAlertInfo
+	hCallInfo
+	hErrorInfo
+	hWarning
+	hPAssertedIdentity
+	hPPreferredIdentity
+	hDiversion
+	hHistoryInfo
+	hReason
+	hSecurityClient
+	hSecurityServer
+	hSecurityVerify
+	hPAssociatedURI
+	hPVisitedNetworkID
+	hServer
+	hAuthorization
+	hProxyAuthorization
+	hWWWAuthenticate
+	hProxyAuthenticate
+	hExpires
+	hPrivacy
+	hRSeq
+	hRAck
+	hReplaces
+	hTimestamp
+	numHdr
+)
+
+// hdrInfo: the long name, the compact form (RFC 3261 section 7.3.3 and the IANA registry; 0 when
+// none), and whether the header's grammar is a comma-separated list (only those are split by
+// Values; Date, Authorization, User-Agent and the like contain commas that separate nothing).
+var hdrInfo = [numHdr]struct {
+	name    string
+	compact byte
+	list    bool
+}{
+	hCallID:             {"Call-ID", 'i', false},
+	hFrom:               {"From", 'f', false},
+	hTo:                 {"To", 't', false},
+	hVia:                {"Via", 'v', true},
+	hCSeq:               {"CSeq", 0, false},
+	hContentLength:      {"Content-Length", 'l', false},
+	hContentType:        {"Content-Type", 'c', false},
+	hContact:            {"Contact", 'm', true},
+	hUserAgent:          {"User-Agent", 0, false},
+	hMaxForwards:        {"Max-Forwards", 0, false},
+	hDate:               {"Date", 0, false},
+	hSupported:          {"Supported", 'k', true},
+	hSubject:            {"Subject", 's', false},
+	hContentEncoding:    {"Content-Encoding", 'e', true},
+	hEvent:              {"Event", 'o', false},
+	hReferTo:            {"Refer-To", 'r', false},
+	hReferredBy:         {"Referred-By", 'b', false},
+	hAllowEvents:        {"Allow-Events", 'u', true},
+	hSessionExpires:     {"Session-Expires", 'x', false},
+	hIdentity:           {"Identity", 'y', false},
+	hAcceptContact:      {"Accept-Contact", 'a', true},
+	hRejectContact:      {"Reject-Contact", 'j', true},
+	hRequestDisposition: {"Request-Disposition", 'd', true},
+	hIdentityInfo:       {"Identity-Info", 'n', false},
+	hRoute:              {"Route", 0, true},
+	hRecordRoute:        {"Record-Route", 0, true},
+	hPath:               {"Path", 0, true},
+	hServiceRoute:       {"Service-Route", 0, true},
+	hAllow:              {"Allow", 0, true},
+	hRequire:            {"Require", 0, true},
+	hProxyRequire:       {"Proxy-Require", 0, true},
+	hUnsupported:        {"Unsupported", 0, true},
+	hAccept:             {"Accept", 0, true},
+	hAcceptEncoding:     {"Accept-Encoding", 0, true},
+	hAcceptLanguage:     {"Accept-Language", 0, true},
+	hContentLanguage:    {"Content-Language", 0, true},
+	hInReplyTo:          {"In-Reply-To", 0, true},
+	hAlertInfo:          {"Alert-Info", 0, true},
+	hCallInfo:           {"Call-Info", 0, true},
+	hErrorInfo:          {"Error-Info", 0, true},
+	hWarning:            {"Warning", 0, true},
+	hPAssertedIdentity:  {"P-Asserted-Identity", 0, true},
+	hPPreferredIdentity: {"P-Preferred-Identity", 0, true},
+	hDiversion:          {"Diversion", 0, true},
+	hHistoryInfo:        {"History-Info", 0, true},
+	hReason:             {"Reason", 0, true},
+	hSecurityClient:     {"Security-Client", 0, true},
+	hSecurityServer:     {"Security-Server", 0, true},
+	hSecurityVerify:     {"Security-Verify", 0, true},
+	hPAssociatedURI:     {"P-Associated-URI", 0, true},
+	hPVisitedNetworkID:  {"P-Visited-Network-ID", 0, true},
+	hServer:             {"Server", 0, false},
+	hAuthorization:      {"Authorization", 0, false},
+	hProxyAuthorization: {"Proxy-Authorization", 0, false},
+	hWWWAuthenticate:    {"WWW-Authenticate", 0, false},
+	hProxyAuthenticate:  {"Proxy-Authenticate", 0, false},
+	hExpires:            {"Expires", 0, false},
+	hPrivacy:            {"Privacy", 0, false},
+	hRSeq:               {"RSeq", 0, false},
+	hRAck:               {"RAck", 0, false},
+	hReplaces:           {"Replaces", 0, false},
+	hTimestamp:          {"Timestamp", 0, false},
+}
+
+// byLen indexes the long names by length, and byCompact the compact letters, so that classifying
+// a header costs a few comparisons.
+var (
+	byLen     [32][]hdrID
+	byCompact [256]hdrID
+)
+
+func init() {
+	for id := hdrID(1); id < numHdr; id++ {
+		n := hdrInfo[id].name
+		byLen[len(n)] = append(byLen[len(n)], id)
+		if c := hdrInfo[id].compact; c != 0 {
+			byCompact[c] = id
+			byCompact[c-'a'+'A'] = id
+		}
+	}
+}
+
+// lookupHeader classifies a header name (long or compact form, any case).
+func lookupHeader[T ~string | ~[]byte](name T) hdrID {
+	if len(name) == 1 {
+		return byCompact[name[0]]
+	}
+	if len(name) >= len(byLen) {
+		return hUnknown
+	}
+	for _, id := range byLen[len(name)] {
+		if equalFold(name, hdrInfo[id].name) {
+			return id
+		}
+	}
+	return hUnknown
+}
+
+// CanonicalName returns the long, canonically cased form of a known header name ("i" and "call-id"
+// both give "Call-ID"), or name unchanged when the header is not one the parser knows.
+func CanonicalName(name []byte) string {
+	if id := lookupHeader(name); id != hUnknown {
+		return hdrInfo[id].name
+	}
+	return string(name)
+}

@@ -1,0 +1,535 @@
+package sip
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Message is one parsed SIP message. Every byte slice points into the data given to Parse: copy what
+// you keep past the next Parse or past the life of that buffer.
+type Message struct {
+	Raw        []byte // the whole message: start line to end of body (trailing datagram bytes excluded)
+	IsRequest  bool
+	Method     []byte // requests
+	RequestURI []byte // requests; enclosing <> of a malformed line are removed
+	Version    []byte // "SIP/2.0"
+	StatusCode int    // responses
+	Reason     []byte // responses; may be empty
+	Headers    []Header
+	Body       []byte
+
+	// The headers every analysis needs, found during Parse (compact forms included). Each is the
+	// first occurrence's whole value, except Via: the top (first) value of the first Via header.
+	CallID, From, To, CSeqMethod, Via, ContentType, UserAgent []byte
+	CSeq                                                      uint32
+	ContentLength                                             int // -1 when absent
+
+	// Invalid is set (and Parse returns nil) when the message is readable but breaks the grammar
+	// in a way RFC 4475 calls invalid: bad CSeq, mismatched methods, bad version, malformed
+	// addresses, a body shorter than Content-Length... The fields above are still filled as well
+	// as the bytes allow. Only the first problem found is kept.
+	Invalid error
+
+	ids []hdrID // parallel to Headers: each header's classification
+}
+
+// Header is one header field as on the wire. Value has surrounding white space removed but may
+// contain line folds (see Unfold).
+type Header struct{ Name, Value []byte }
+
+// maxStatus bounds a status code (RFC 3261 section 21: classes 1xx to 6xx).
+const maxStatus = 699
+
+// Parse parses one SIP message from data into m, reusing m's storage; slices in m point into data.
+// It is lenient where real traffic needs it (LF-only line endings, folded headers, CRLF before the
+// start line, no Content-Length: the body is then the rest of data, as on UDP), and exact about the
+// rest: grammar violations that leave the message readable are reported in m.Invalid. Bytes after
+// the body announced by Content-Length are ignored (RFC 3261 section 18.3). Parse returns an error
+// only when the start line cannot be read; m's content is then unspecified.
+func Parse(data []byte, m *Message) error {
+	m.reset()
+	p := 0
+	for p < len(data) && (data[p] == '\r' || data[p] == '\n') {
+		p++
+	}
+	start := p
+	if p == len(data) {
+		return fmt.Errorf("%w: empty", ErrNotSIP)
+	}
+	line, next := nextLine(data, p)
+	if err := m.parseStartLine(line); err != nil {
+		return err
+	}
+	p = next
+
+	ended := false
+	cur := -1 // the header being read: index into data of its name, -1 when none
+	var nameEnd, valStart, valEnd int
+	for p < len(data) {
+		line, next := nextLine(data, p)
+		if len(line) == 0 {
+			ended = true
+			p = next
+			break
+		}
+		if isWSP(line[0]) {
+			if cur >= 0 {
+				valEnd = p + len(line)
+			} else {
+				m.invalid(ErrBadHeader, "continuation line without a header", line)
+			}
+			p = next
+			continue
+		}
+		if cur >= 0 {
+			m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
+			cur = -1
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			m.invalid(ErrBadHeader, "no colon", line)
+			p = next
+			continue
+		}
+		cur, nameEnd, valStart, valEnd = p, p+colon, p+colon+1, p+len(line)
+		for nameEnd > cur && isWSP(data[nameEnd-1]) {
+			nameEnd--
+		}
+		if !isTokenString(data[cur:nameEnd]) {
+			m.invalid(ErrBadHeader, "bad name", data[cur:nameEnd])
+			cur = -1
+		}
+		p = next
+	}
+	if cur >= 0 {
+		m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
+	}
+	if !ended {
+		m.invalid(ErrUnterminated, "", nil)
+	}
+
+	body := data[p:]
+	if m.ContentLength >= 0 {
+		if m.ContentLength <= len(body) {
+			body = body[:m.ContentLength]
+		} else if m.Invalid == nil {
+			m.Invalid = fmt.Errorf("%w: Content-Length %d, %d bytes present", ErrTruncated, m.ContentLength, len(body))
+		}
+	}
+	m.Body = body
+	m.Raw = data[start : p+len(body)]
+	m.checkMandatory()
+	return nil
+}
+
+func (m *Message) reset() {
+	hs, ids := m.Headers[:0], m.ids[:0]
+	*m = Message{Headers: hs, ids: ids, ContentLength: -1}
+}
+
+// invalid records the first grammar problem; the detail is formatted only then, so that the
+// common path does not allocate.
+func (m *Message) invalid(err error, what string, detail []byte) {
+	if m.Invalid != nil {
+		return
+	}
+	switch {
+	case what != "" && detail != nil:
+		m.Invalid = fmt.Errorf("%w: %s %q", err, what, detail)
+	case what != "":
+		m.Invalid = fmt.Errorf("%w: %s", err, what)
+	case detail != nil:
+		m.Invalid = fmt.Errorf("%w %q", err, detail)
+	default:
+		m.Invalid = err
+	}
+}
+
+// nextLine returns the line starting at p without its CRLF or LF, and where the next line starts.
+func nextLine(data []byte, p int) (line []byte, next int) {
+	nl := bytes.IndexByte(data[p:], '\n')
+	end := len(data)
+	next = len(data)
+	if nl >= 0 {
+		end = p + nl
+		next = end + 1
+	}
+	if end > p && data[end-1] == '\r' {
+		end--
+	}
+	return data[p:end], next
+}
+
+func (m *Message) parseStartLine(line []byte) error {
+	if hasPrefixFold(line, "SIP/") {
+		return m.parseStatusLine(line)
+	}
+	return m.parseRequestLine(line)
+}
+
+// parseStatusLine reads "SIP/2.0 SP Status-Code SP Reason-Phrase".
+func (m *Message) parseStatusLine(line []byte) error {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return fmt.Errorf("%w: status line %q", ErrNotSIP, clip(line))
+	}
+	m.Version = line[:sp]
+	rest := line[sp+1:]
+	i := 0
+	for i < len(rest) && isDigit(rest[i]) {
+		i++
+	}
+	code, ok := atoi(rest[:i])
+	if i != 3 || !ok || code < 100 || code > maxStatus || (i < len(rest) && rest[i] != ' ') {
+		return fmt.Errorf("%w %q", ErrBadStatus, clip(rest))
+	}
+	m.StatusCode = code
+	if i == len(rest) {
+		// RFC 4475 noreason: the SP before an empty reason is required; a liberal reader accepts
+		// the line anyway.
+		m.Reason = rest[i:]
+		m.invalid(ErrBadStartLine, "no space after the status code", nil)
+	} else {
+		m.Reason = rest[i+1:]
+	}
+	if !equalFold(m.Version, "SIP/2.0") {
+		m.invalid(ErrBadVersion, "", m.Version)
+	}
+	return nil
+}
+
+// parseRequestLine reads "Method SP Request-URI SP SIP-Version", tolerating (but reporting) extra
+// spaces and white space inside the URI (RFC 4475 lwsstart, trws, lwsruri).
+func (m *Message) parseRequestLine(line []byte) error {
+	m.IsRequest = true
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || !isTokenString(line[:sp]) {
+		return fmt.Errorf("%w: start line %q", ErrNotSIP, clip(line))
+	}
+	m.Method = line[:sp]
+	end := len(line)
+	for end > sp && isWSP(line[end-1]) {
+		end--
+	}
+	if end < len(line) {
+		m.invalid(ErrBadStartLine, "white space at the end of the request line", nil)
+	}
+	last := bytes.LastIndexByte(line[:end], ' ')
+	if last <= sp || !hasPrefixFold(line[last+1:end], "SIP/") {
+		return fmt.Errorf("%w: request line %q", ErrNotSIP, clip(line))
+	}
+	m.Version = line[last+1 : end]
+	uri := line[sp+1 : last]
+	if t := trimLWS(uri); len(t) != len(uri) {
+		m.invalid(ErrBadStartLine, "more than one space between elements", nil)
+		uri = t
+	}
+	if len(uri) == 0 {
+		return fmt.Errorf("%w: request line %q", ErrNotSIP, clip(line))
+	}
+	if bytes.IndexAny(uri, " \t") >= 0 {
+		m.invalid(ErrBadStartLine, "white space in Request-URI", uri)
+	}
+	if len(uri) > 2 && uri[0] == '<' && uri[len(uri)-1] == '>' {
+		uri = uri[1 : len(uri)-1]
+		m.invalid(ErrBadURI, "enclosed in <>", uri)
+	}
+	m.RequestURI = uri
+	if !validScheme(uri) {
+		m.invalid(ErrBadURI, "", uri)
+	} else if isSIPURI(uri) && sipURIHasHeaders(uri) {
+		m.invalid(ErrBadURI, "headers in Request-URI", uri)
+	}
+	if !equalFold(m.Version, "SIP/2.0") {
+		m.invalid(ErrBadVersion, "", m.Version)
+	}
+	return nil
+}
+
+// clip shortens what an error quotes, so that junk input does not make huge messages.
+func clip(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
+}
+
+// validScheme reports whether uri starts with scheme ":" (RFC 3986: ALPHA *(ALPHA/DIGIT/+/-/.)).
+func validScheme(uri []byte) bool {
+	if len(uri) == 0 || !isAlpha(uri[0]) {
+		return false
+	}
+	for i := 1; i < len(uri); i++ {
+		switch {
+		case uri[i] == ':':
+			return true
+		case class[uri[i]]&cScheme == 0:
+			return false
+		}
+	}
+	return false
+}
+
+func isSIPURI(uri []byte) bool { return hasPrefixFold(uri, "sip:") || hasPrefixFold(uri, "sips:") }
+
+// sipURIHasHeaders reports a "?headers" part in a sip/sips URI. The user part may itself contain
+// '?' (RFC 4475 intmeth) but never a raw '@', so only a '?' after the userinfo counts.
+func sipURIHasHeaders(uri []byte) bool {
+	host := uri
+	if at := bytes.IndexByte(uri, '@'); at >= 0 {
+		host = uri[at+1:]
+	}
+	return bytes.IndexByte(host, '?') >= 0
+}
+
+// addHeader stores one header and reads the ones the Message exposes directly.
+func (m *Message) addHeader(name, value []byte) {
+	value = trimLWS(value)
+	id := lookupHeader(name)
+	m.Headers = append(m.Headers, Header{Name: name, Value: value})
+	m.ids = append(m.ids, id)
+	switch id {
+	case hCallID:
+		m.single(&m.CallID, name, value)
+	case hFrom:
+		if m.single(&m.From, name, value) {
+			m.checkNameAddr(name, value)
+		}
+	case hTo:
+		if m.single(&m.To, name, value) {
+			m.checkNameAddr(name, value)
+		}
+	case hContentType:
+		m.single(&m.ContentType, name, value)
+	case hUserAgent:
+		if m.UserAgent == nil {
+			m.UserAgent = value
+		}
+	case hVia:
+		m.checkVia(value)
+	case hContact:
+		m.checkContact(value)
+	case hCSeq:
+		m.readCSeq(name, value)
+	case hContentLength:
+		m.readContentLength(name, value)
+	case hMaxForwards:
+		if m.countOf(hMaxForwards) > 1 {
+			m.invalid(ErrDuplicateHeader, "", name)
+		}
+		if n, ok := atoi(value); !ok || n > 255 {
+			m.invalid(ErrBadMaxForwards, "", value)
+		}
+	case hDate:
+		// RFC 3261 section 20.17 allows only RFC 1123 dates in GMT (RFC 4475 baddate).
+		if !bytes.HasSuffix(value, []byte(" GMT")) {
+			m.invalid(ErrBadDate, "", value)
+		}
+	}
+}
+
+// single stores the first value of a header that must appear once and reports a repeat.
+func (m *Message) single(dst *[]byte, name, value []byte) bool {
+	if *dst != nil {
+		m.invalid(ErrDuplicateHeader, "", name)
+		return false
+	}
+	*dst = value
+	return true
+}
+
+func (m *Message) countOf(id hdrID) int {
+	n := 0
+	for _, x := range m.ids {
+		if x == id {
+			n++
+		}
+	}
+	return n
+}
+
+// readCSeq reads "1*DIGIT LWS Method"; the number must fit in 32 bits (RFC 3261 section 8.1.1.5;
+// RFC 4475 scalar02, scalarlg) and the method must match the request's (mismatch01, mismatch02).
+func (m *Message) readCSeq(name, value []byte) {
+	if m.CSeqMethod != nil {
+		m.invalid(ErrDuplicateHeader, "", name)
+		return
+	}
+	i := 0
+	for i < len(value) && isDigit(value[i]) {
+		i++
+	}
+	num := value[:i]
+	j := skipLWS(value, i)
+	method := value[j:]
+	if j == i || !isTokenString(method) {
+		m.CSeqMethod = trimLWS(method)
+		m.invalid(ErrBadCSeq, "", value)
+		return
+	}
+	m.CSeqMethod = method
+	n, ok := parseUint32(num)
+	if !ok {
+		m.invalid(ErrBadCSeq, "sequence number out of range", num)
+		return
+	}
+	m.CSeq = n
+	if m.IsRequest && !bytes.Equal(method, m.Method) {
+		m.invalid(ErrMethodMismatch, "", method)
+	}
+}
+
+func (m *Message) readContentLength(name, value []byte) {
+	n, ok := atoi(value)
+	if !ok {
+		m.invalid(ErrBadContentLength, "", value)
+		return
+	}
+	if m.ContentLength >= 0 {
+		// RFC 4475 mcl01: conflicting lengths make the framing unknowable.
+		m.invalid(ErrDuplicateHeader, "", name)
+		return
+	}
+	m.ContentLength = n
+}
+
+func (m *Message) checkMandatory() {
+	if m.Invalid != nil {
+		return
+	}
+	switch {
+	case m.CallID == nil:
+		m.invalid(ErrMissingHeader, "Call-ID", nil)
+	case m.CSeqMethod == nil:
+		m.invalid(ErrMissingHeader, "CSeq", nil)
+	case m.From == nil:
+		m.invalid(ErrMissingHeader, "From", nil)
+	case m.To == nil:
+		m.invalid(ErrMissingHeader, "To", nil)
+	case m.Via == nil:
+		m.invalid(ErrMissingHeader, "Via", nil)
+	}
+}
+
+func (m *Message) checkNameAddr(name, value []byte) {
+	if m.Invalid != nil {
+		return
+	}
+	if _, err := ParseNameAddr(value); err != nil {
+		m.invalid(ErrBadNameAddr, string(name), value)
+	}
+}
+
+func (m *Message) checkContact(value []byte) {
+	for v, rest := nextValue(value); ; v, rest = nextValue(rest) {
+		if m.Invalid == nil && !(len(v) == 1 && v[0] == '*') {
+			if _, err := ParseNameAddr(v); err != nil {
+				m.invalid(ErrBadNameAddr, "Contact", v)
+			}
+		}
+		if rest == nil {
+			return
+		}
+	}
+}
+
+func (m *Message) checkVia(value []byte) {
+	for v, rest := nextValue(value); ; v, rest = nextValue(rest) {
+		if m.Via == nil {
+			m.Via = v
+		}
+		if m.Invalid == nil {
+			if _, err := ParseVia(v); err != nil {
+				m.invalid(ErrBadVia, "", v)
+			}
+		}
+		if rest == nil {
+			return
+		}
+	}
+}
+
+// Header returns the value of the first header with this name (case-insensitive; a known header
+// also matches its compact form, so "Call-ID" finds "i:"), or nil when there is none.
+func (m *Message) Header(name string) []byte {
+	if id := lookupHeader(name); id != hUnknown {
+		for i, x := range m.ids {
+			if x == id {
+				return m.Headers[i].Value
+			}
+		}
+		return nil
+	}
+	for _, h := range m.Headers {
+		if equalFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+// Values calls yield for every value of the named header, in wire order, across repeated header
+// lines and comma-separated lists ("Via: a, b" and "Via: c" give a, b, c). Commas inside quoted
+// strings and <...> do not separate values. Only headers whose grammar is a list are split: Date,
+// User-Agent, Authorization and unknown headers give each header line's value whole.
+func (m *Message) Values(name string) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		id := lookupHeader(name)
+		for i, h := range m.Headers {
+			if id != hUnknown && m.ids[i] != id || id == hUnknown && !equalFold(h.Name, name) {
+				continue
+			}
+			if !hdrInfo[id].list {
+				if !yield(h.Value) {
+					return
+				}
+				continue
+			}
+			for v, rest := nextValue(h.Value); ; v, rest = nextValue(rest) {
+				if !yield(v) {
+					return
+				}
+				if rest == nil {
+					break
+				}
+			}
+		}
+	}
+}
+
+// FromTag returns the tag parameter of From.
+func (m *Message) FromTag() []byte { return addrParam(m.From, "tag") }
+
+// ToTag returns the tag parameter of To (empty outside a dialog).
+func (m *Message) ToTag() []byte { return addrParam(m.To, "tag") }
+
+// FromUser returns the user part of the From URI, still %-escaped (see AppendUnescaped).
+func (m *Message) FromUser() []byte { return addrUser(m.From) }
+
+// ToUser returns the user part of the To URI, still %-escaped.
+func (m *Message) ToUser() []byte { return addrUser(m.To) }
+
+// Branch returns the branch parameter of the top Via.
+func (m *Message) Branch() []byte {
+	v, err := ParseVia(m.Via)
+	if err != nil {
+		return nil
+	}
+	return v.Param("branch")
+}
+
+func addrParam(v []byte, name string) []byte {
+	a, err := ParseNameAddr(v)
+	if err != nil {
+		return nil
+	}
+	return a.Param(name)
+}
+
+func addrUser(v []byte) []byte {
+	a, err := ParseNameAddr(v)
+	if err != nil {
+		return nil
+	}
+	return URIUser(a.URI)
+}

@@ -1,0 +1,177 @@
+package sip
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Limits MessageLength applies so that a stream of junk cannot make a framer buffer forever.
+const (
+	MaxHeaderBytes = 64 << 10 // start line and headers
+	MaxBodyBytes   = 16 << 20 // Content-Length
+)
+
+// MessageLength returns the length of the first complete SIP message at the start of a stream
+// buffer (start line, headers, the empty line, then Content-Length bytes of body), 0 with a nil
+// error when more bytes are needed, or an error when the bytes cannot be SIP, so that the framer
+// can resynchronise. Leading keep-alives (RFC 5626 "\r\n\r\n" pings, "\r\n" pongs) are reported as
+// their own length; IsKeepAlive tells them apart. A message without Content-Length has no body
+// (RFC 3261 section 18.3 makes the header mandatory on streams).
+func MessageLength(b []byte) (n int, err error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if b[0] == '\r' || b[0] == '\n' {
+		for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+			n++
+		}
+		if n == len(b) && b[n-1] == '\r' {
+			n-- // the CR of a CRLF whose LF has not arrived
+		}
+		return n, nil
+	}
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		if len(b) > MaxHeaderBytes {
+			return 0, fmt.Errorf("%w: start line longer than %d bytes", ErrTooLong, MaxHeaderBytes)
+		}
+		if !startLinePrefix(b) {
+			return 0, fmt.Errorf("%w: start line %q", ErrNotSIP, clip(b))
+		}
+		return 0, nil
+	}
+	if !startLine(trimCR(b[:nl])) {
+		return 0, fmt.Errorf("%w: start line %q", ErrNotSIP, clip(trimCR(b[:nl])))
+	}
+
+	cl := -1
+	inCL := false // the header being read is Content-Length, so folds continue its value
+	var clStart, clEnd int
+	p := nl + 1
+	for {
+		if p > MaxHeaderBytes {
+			return 0, fmt.Errorf("%w: header section longer than %d bytes", ErrTooLong, MaxHeaderBytes)
+		}
+		e := bytes.IndexByte(b[p:], '\n')
+		if e < 0 {
+			return 0, nil
+		}
+		line := trimCR(b[p : p+e])
+		if len(line) > 0 && isWSP(line[0]) {
+			if inCL {
+				clEnd = p + len(line)
+			}
+			p += e + 1
+			continue
+		}
+		if inCL {
+			if cl, err = mergeContentLength(cl, b[clStart:clEnd]); err != nil {
+				return 0, err
+			}
+			inCL = false
+		}
+		if len(line) == 0 {
+			p += e + 1
+			break
+		}
+		if colon := bytes.IndexByte(line, ':'); colon >= 0 {
+			name := bytes.TrimRight(line[:colon], " \t")
+			if id := lookupHeader(name); id == hContentLength {
+				inCL, clStart, clEnd = true, p+colon+1, p+len(line)
+			}
+		}
+		p += e + 1
+	}
+	if cl < 0 {
+		cl = 0
+	}
+	if cl > MaxBodyBytes {
+		return 0, fmt.Errorf("%w: Content-Length %d", ErrTooLong, cl)
+	}
+	if p+cl > len(b) {
+		return 0, nil
+	}
+	return p + cl, nil
+}
+
+func mergeContentLength(prev int, v []byte) (int, error) {
+	v = trimLWS(v)
+	n, ok := atoi(v)
+	if !ok {
+		return 0, fmt.Errorf("%w %q", ErrBadContentLength, clip(v))
+	}
+	if prev >= 0 && prev != n {
+		return 0, fmt.Errorf("%w: Content-Length %d and %d", ErrDuplicateHeader, prev, n)
+	}
+	return n, nil
+}
+
+// IsKeepAlive reports whether b is a keep-alive (CR and LF only), as MessageLength reports them.
+func IsKeepAlive(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// LooksLikeSIP is a cheap content sniff for SIP on any port: the first line is a status line
+// ("SIP/2.0 NNN ...") or a request line ("METHOD scheme:... SIP/2.0"). It does not allocate.
+func LooksLikeSIP(b []byte) bool {
+	if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+		b = b[:nl]
+	}
+	return startLine(trimCR(b))
+}
+
+func trimCR(b []byte) []byte {
+	if len(b) > 0 && b[len(b)-1] == '\r' {
+		return b[:len(b)-1]
+	}
+	return b
+}
+
+// isVersion matches "SIP/" DIGIT "." DIGIT (any version, so that RFC 4475 badvers is still SIP).
+func isVersion(b []byte) bool {
+	return len(b) == 7 && hasPrefixFold(b, "SIP/") && isDigit(b[4]) && b[5] == '.' && isDigit(b[6])
+}
+
+// startLine is the sniff shared by LooksLikeSIP and MessageLength; it is looser than Parse (extra
+// spaces, <> around the URI) but never accepts another protocol's line.
+func startLine(line []byte) bool {
+	if len(line) >= 11 && isVersion(line[:7]) && line[7] == ' ' {
+		return isDigit(line[8]) && isDigit(line[9]) && isDigit(line[10]) && (len(line) == 11 || line[11] == ' ')
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || !isTokenString(line[:sp]) {
+		return false
+	}
+	rest := line[sp+1:]
+	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '<') {
+		rest = rest[1:]
+	}
+	if !validScheme(rest) {
+		return false
+	}
+	for len(line) > 0 && isWSP(line[len(line)-1]) {
+		line = line[:len(line)-1]
+	}
+	return len(line) > 8 && line[len(line)-8] == ' ' && isVersion(line[len(line)-7:])
+}
+
+// startLinePrefix reports whether b could still become a SIP start line.
+func startLinePrefix(b []byte) bool {
+	const v = "SIP/"
+	if len(b) <= len(v) && equalFold(b, v[:len(b)]) || hasPrefixFold(b, v) {
+		return true
+	}
+	sp := bytes.IndexByte(b, ' ')
+	if sp < 0 {
+		return len(b) <= 64 && isTokenString(b)
+	}
+	return sp > 0 && isTokenString(b[:sp])
+}
