@@ -1,0 +1,117 @@
+package decode
+
+import (
+	"container/heap"
+	"context"
+)
+
+// Run decodes every input, merged in capture-time order, calling handle for each message. It stops
+// early only when ctx is cancelled or an input cannot be opened; damaged inputs yield what they hold
+// and a Warning in the returned Stats.
+func Run(ctx context.Context, inputs []string, handle Handler, opts Options) (*Stats, error) {
+	caps := make([]*Capture, 0, len(inputs))
+	defer func() {
+		for _, c := range caps {
+			c.Close()
+		}
+	}()
+	for _, name := range inputs {
+		c, err := Open(name)
+		if err != nil {
+			return nil, err
+		}
+		caps = append(caps, c)
+	}
+	d := NewDecoder(handle, opts)
+	err := d.RunCaptures(ctx, caps)
+	return &d.Stats, err
+}
+
+// RunCaptures decodes already opened captures, merged by time, then finishes the decoder.
+func (d *Decoder) RunCaptures(ctx context.Context, caps []*Capture) error {
+	d.Stats.Inputs += len(caps)
+	m := newMerger(caps)
+	var f Frame
+	var err error
+	for n := 0; ; n++ {
+		if n&0x3ff == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			break
+		}
+		if !m.next(&f) {
+			break
+		}
+		d.Frame(&f)
+	}
+	for _, c := range caps {
+		if w := c.Warning(); w != nil {
+			d.Stats.Warnings = append(d.Stats.Warnings, w)
+		}
+	}
+	d.Finish()
+	return err
+}
+
+// merger interleaves several captures by frame time. Each capture keeps one frame pending; its
+// reader's buffer holds that frame's data until it is consumed, so nothing is copied.
+type merger struct {
+	caps []*Capture
+	h    frameHeap
+	// advance is the capture whose frame was handed out last and must be read again.
+	advance int
+}
+
+type pendingFrame struct {
+	f   Frame
+	cap int
+}
+
+type frameHeap []*pendingFrame
+
+func (h frameHeap) Len() int { return len(h) }
+func (h frameHeap) Less(i, j int) bool {
+	if h[i].f.Time.Equal(h[j].f.Time) {
+		return h[i].cap < h[j].cap
+	}
+	return h[i].f.Time.Before(h[j].f.Time)
+}
+func (h frameHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *frameHeap) Push(x any)   { *h = append(*h, x.(*pendingFrame)) }
+func (h *frameHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func newMerger(caps []*Capture) *merger {
+	m := &merger{caps: caps, advance: -1}
+	for i, c := range caps {
+		p := &pendingFrame{cap: i}
+		if c.Next(&p.f) == nil {
+			m.h = append(m.h, p)
+		}
+	}
+	heap.Init(&m.h)
+	return m
+}
+
+// next copies the earliest pending frame into f (sharing its data) and reads its capture's next frame.
+func (m *merger) next(f *Frame) bool {
+	if m.advance >= 0 {
+		// Refill the capture whose frame was handed out last time.
+		top := m.h[0]
+		if m.caps[top.cap].Next(&top.f) == nil {
+			heap.Fix(&m.h, 0)
+		} else {
+			heap.Pop(&m.h)
+		}
+		m.advance = -1
+	}
+	if len(m.h) == 0 {
+		return false
+	}
+	*f = m.h[0].f
+	m.advance = m.h[0].cap
+	return true
+}

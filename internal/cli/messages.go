@@ -1,0 +1,315 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigtrace/sigtrace/decode"
+	"github.com/sigtrace/sigtrace/internal/render"
+)
+
+func init() { register(NewCmdMessages) }
+
+// MessagesOptions are the inputs of `sigtrace messages`.
+type MessagesOptions struct {
+	Inputs []string
+	Output string
+	Dedup  bool
+	Quiet  bool
+}
+
+// NewCmdMessages builds `sigtrace messages`.
+func NewCmdMessages(f *Factory) *cobra.Command {
+	opts := &MessagesOptions{}
+	cmd := &cobra.Command{
+		Use:   "messages FILE...",
+		Short: "List every SIP, Diameter and DNS message in captures",
+		Long: `List every message, one line each: frame number, capture time, source, destination, transport,
+protocol, method or status, Call-ID, CSeq, From and To users.
+
+FILE is a pcap or pcapng capture, optionally gzip- or zstd-compressed, or - for standard input.
+Several files are merged in time order. HEP found inside a capture is decapsulated.
+
+The same message seen on two hops is two lines. An identical copy on the same hop within 100 ms (the
+same packet captured twice) is marked duplicate; --dedup drops it.
+
+-o json writes NDJSON with these fields: frame, frames (all frames of a reassembled message), time
+(RFC 3339 UTC, microseconds), input, src, dst, transport, protocol, and for SIP: method, request_uri,
+status, reason, call_id, cseq, cseq_method, from_user, to_user, from_tag, to_tag, branch, user_agent,
+invalid (why the message breaks the grammar), duplicate; for HEP-carried messages: hep {version,
+capture_id, node, correlation_id}.
+
+At the end, stderr gets a summary: frames read, messages decoded, frames skipped and malformed by
+reason with the first frame numbers of each, and warnings for damaged inputs.`,
+		Example: `  sigtrace messages samples/demo.pcap
+  sigtrace messages -o json a.pcap b.pcapng.gz | jq .call_id
+  tcpdump -w - -i any port 5060 | sigtrace messages -`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Inputs = args
+			return messagesRun(cmd, f, opts)
+		},
+	}
+	addOutputFlag(cmd, &opts.Output, "table", "json", "csv")
+	cmd.Flags().BoolVar(&opts.Dedup, "dedup", false, "drop identical copies of a message on the same hop (capture duplicates)")
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
+	return cmd
+}
+
+func messagesRun(cmd *cobra.Command, f *Factory, opts *MessagesOptions) error {
+	out := bufio.NewWriterSize(f.Stdout, 256<<10)
+	defer out.Flush()
+	w := newMessageWriter(out, opts.Output, f.StdoutIsTerminal)
+	stats, err := decode.Run(cmd.Context(), opts.Inputs, func(m *decode.Message) {
+		if opts.Dedup && m.Duplicate {
+			return
+		}
+		w.write(m)
+	}, decode.Options{})
+	if err != nil {
+		return err
+	}
+	w.flush()
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if !opts.Quiet {
+		writeSummary(f.Stderr, stats)
+	}
+	return nil
+}
+
+// messageWriter renders decoded messages in one of the output formats.
+type messageWriter struct {
+	out    *bufio.Writer
+	format string
+	table  *render.Table
+	csv    *csv.Writer
+	buf    []byte
+}
+
+func newMessageWriter(out *bufio.Writer, format string, terminal bool) *messageWriter {
+	w := &messageWriter{out: out, format: format}
+	switch format {
+	case "table":
+		w.table = render.NewTable(out, terminal,
+			render.Column{Name: "frame", Width: 6}, render.Column{Name: "time", Width: 27},
+			render.Column{Name: "src", Width: 21}, render.Column{Name: "dst", Width: 21},
+			render.Column{Name: "proto", Width: 8}, render.Column{Name: "message", Width: 10},
+			render.Column{Name: "call-id", Width: 36}, render.Column{Name: "cseq", Width: 14},
+			render.Column{Name: "from", Width: 14}, render.Column{Name: "to", Width: 14})
+	case "csv":
+		w.csv = render.NewCSV(out, "frame", "time", "input", "src", "dst", "transport", "protocol",
+			"method", "status", "call_id", "cseq", "cseq_method", "from_user", "to_user", "duplicate")
+	}
+	return w
+}
+
+func (w *messageWriter) flush() {
+	if w.csv != nil {
+		w.csv.Flush()
+	}
+}
+
+func (w *messageWriter) write(m *decode.Message) {
+	switch w.format {
+	case "json":
+		w.buf = appendMessageJSON(w.buf[:0], m)
+		w.buf = append(w.buf, '\n')
+		w.out.Write(w.buf)
+	case "csv":
+		s := m.SIP
+		rec := []string{strconv.Itoa(m.Frame), string(render.AppendTime(nil, m.Time)), m.Input, m.Src.String(), m.Dst.String(),
+			m.Transport.String(), m.Protocol.String(), "", "", "", "", "", "", "", strconv.FormatBool(m.Duplicate)}
+		if m.Protocol == decode.ProtoSIP {
+			rec[7] = string(s.Method)
+			if !s.IsRequest {
+				rec[8] = strconv.Itoa(s.StatusCode)
+			}
+			rec[9] = string(s.CallID)
+			rec[10] = strconv.FormatUint(uint64(s.CSeq), 10)
+			rec[11] = string(s.CSeqMethod)
+			rec[12] = string(s.FromUser())
+			rec[13] = string(s.ToUser())
+		}
+		w.csv.Write(rec)
+	default:
+		what, callID, cseq, from, to := "", "", "", "", ""
+		if m.Protocol == decode.ProtoSIP {
+			s := m.SIP
+			if s.IsRequest {
+				what = string(s.Method)
+			} else {
+				what = strconv.Itoa(s.StatusCode)
+			}
+			callID = string(s.CallID)
+			cseq = strconv.FormatUint(uint64(s.CSeq), 10) + " " + string(s.CSeqMethod)
+			from, to = string(s.FromUser()), string(s.ToUser())
+		}
+		if m.Duplicate {
+			what += " (dup)"
+		}
+		w.table.Row(strconv.Itoa(m.Frame), string(render.AppendTime(nil, m.Time)), m.Src.String(), m.Dst.String(),
+			m.Transport.String()+"/"+m.Protocol.String(), what, callID, cseq, from, to)
+	}
+}
+
+// appendMessageJSON appends one message as a JSON object (no newline).
+func appendMessageJSON(b []byte, m *decode.Message) []byte {
+	b = append(b, `{"frame":`...)
+	b = strconv.AppendInt(b, int64(m.Frame), 10)
+	if len(m.Frames) > 1 {
+		b = append(b, `,"frames":[`...)
+		for i, n := range m.Frames {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"time":"`...)
+	b = render.AppendTime(b, m.Time)
+	b = append(b, `","input":`...)
+	b = render.AppendJSONString(b, m.Input)
+	b = append(b, `,"src":"`...)
+	b = m.Src.AppendTo(b)
+	b = append(b, `","dst":"`...)
+	b = m.Dst.AppendTo(b)
+	b = append(b, `","transport":"`...)
+	b = append(b, m.Transport.String()...)
+	b = append(b, `","protocol":"`...)
+	b = append(b, m.Protocol.String()...)
+	b = append(b, '"')
+	if m.Protocol == decode.ProtoSIP {
+		b = appendSIPJSON(b, m)
+	}
+	if m.Err != nil {
+		b = append(b, `,"invalid":`...)
+		b = render.AppendJSONString(b, m.Err.Error())
+	}
+	if m.Duplicate {
+		b = append(b, `,"duplicate":true`...)
+	}
+	if h := m.HEP; h != nil {
+		b = append(b, `,"hep":{"version":`...)
+		b = strconv.AppendInt(b, int64(h.Version), 10)
+		b = append(b, `,"capture_id":`...)
+		b = strconv.AppendUint(b, uint64(h.CaptureID), 10)
+		if h.Node != "" {
+			b = append(b, `,"node":`...)
+			b = render.AppendJSONString(b, h.Node)
+		}
+		if h.CorrelationID != "" {
+			b = append(b, `,"correlation_id":`...)
+			b = render.AppendJSONString(b, h.CorrelationID)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendSIPJSON(b []byte, m *decode.Message) []byte {
+	s := m.SIP
+	if s.IsRequest {
+		b = append(b, `,"method":`...)
+		b = render.AppendJSONString(b, s.Method)
+		b = append(b, `,"request_uri":`...)
+		b = render.AppendJSONString(b, s.RequestURI)
+	} else {
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(s.StatusCode), 10)
+		b = append(b, `,"reason":`...)
+		b = render.AppendJSONString(b, s.Reason)
+	}
+	b = appendField(b, "call_id", s.CallID)
+	b = append(b, `,"cseq":`...)
+	b = strconv.AppendUint(b, uint64(s.CSeq), 10)
+	b = appendField(b, "cseq_method", s.CSeqMethod)
+	b = appendField(b, "from_user", s.FromUser())
+	b = appendField(b, "to_user", s.ToUser())
+	b = appendField(b, "from_tag", s.FromTag())
+	b = appendField(b, "to_tag", s.ToTag())
+	b = appendField(b, "branch", s.Branch())
+	b = appendField(b, "user_agent", s.UserAgent)
+	return b
+}
+
+// appendField appends ,"name":"value" when value is not empty.
+func appendField(b []byte, name string, value []byte) []byte {
+	if len(value) == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return render.AppendJSONString(b, value)
+}
+
+// writeSummary reports, on stderr, what a run read, decoded and skipped.
+func writeSummary(w io.Writer, s *decode.Stats) {
+	var parts []string
+	for p := decode.ProtoSIP; p <= decode.ProtoDNS; p++ {
+		if s.Messages[p] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", p, s.Messages[p]))
+		}
+	}
+	detail := ""
+	if len(parts) > 0 {
+		detail = " (" + strings.Join(parts, ", ") + ")"
+	}
+	skipped, malformed := 0, 0
+	for _, r := range s.Reasons() {
+		skipped += r.Count
+		if r.Reason.Malformed() {
+			malformed += r.Count
+		}
+	}
+	fmt.Fprintf(w, "sigtrace: %d frames (%s) read, %d messages decoded%s, %d duplicates; %d frames skipped, %d of them malformed\n",
+		s.Frames, humanBytes(s.Bytes), s.TotalMessages(), detail, s.Duplicates, skipped, malformed)
+	for _, r := range s.Reasons() {
+		kind := "skipped"
+		if r.Reason.Malformed() {
+			kind = "malformed"
+		}
+		refs := make([]string, len(r.FirstFrames))
+		for i, ref := range r.FirstFrames {
+			refs[i] = strconv.Itoa(ref.Frame)
+			if s.Inputs > 1 {
+				refs[i] = filepath.Base(ref.Input) + ":" + refs[i]
+			}
+		}
+		fmt.Fprintf(w, "sigtrace:   %s %s: %d (first frames: %s)\n", kind, r.Reason, r.Count, strings.Join(refs, ", "))
+		if r.Example != "" {
+			fmt.Fprintf(w, "sigtrace:     e.g. %s\n", r.Example)
+		}
+	}
+	if t := s.TCP; t.Gaps+t.Overflows+t.Leftover > 0 {
+		fmt.Fprintf(w, "sigtrace:   tcp: %d holes never filled, %d oversized messages dropped, %d streams ended mid-message\n", t.Gaps, t.Overflows, t.Leftover)
+	}
+	if s.Fragments.Expired+s.Fragments.Overflow > 0 {
+		fmt.Fprintf(w, "sigtrace:   ip: %d fragmented datagrams never completed\n", s.Fragments.Expired+s.Fragments.Overflow)
+	}
+	for _, warn := range s.Warnings {
+		fmt.Fprintf(w, "sigtrace: warning: %v\n", warn)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
