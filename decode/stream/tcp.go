@@ -29,8 +29,11 @@ const (
 // Flow is one direction of a TCP connection being reassembled.
 type Flow struct {
 	Key Key
-	// Proto is free for the consumer: it records which protocol it recognised on this flow.
+	// Proto is free for the consumer: it records which protocol it recognised on this flow (0: none
+	// yet). Incomplete messages left at the end are counted only for flows with a protocol.
 	Proto uint8
+	// Ignore, set by the consumer, marks a flow it does not decode: its bytes are dropped unread.
+	Ignore bool
 	// Gap is set when bytes were lost before the data now offered: the consumer should look for the
 	// start of a message rather than trust the first bytes. The consumer clears it.
 	Gap bool
@@ -191,6 +194,10 @@ func (a *TCP) skipHole(f *Flow) {
 // consumer reads the segment in place, so the common case (one message per segment) copies nothing.
 func (a *TCP) deliver(f *Flow, payload []byte, frame int) {
 	f.next += uint32(len(payload))
+	if f.Ignore {
+		f.base += int64(len(payload))
+		return
+	}
 	if len(f.buf) == 0 {
 		f.spans = append(f.spans[:0], span{end: f.base + int64(len(payload)), frame: frame})
 		used := a.run(f, payload)
@@ -278,7 +285,7 @@ func (a *TCP) close(f *Flow) {
 	if len(f.ooo) > 0 {
 		a.skipHole(f)
 	}
-	if len(f.buf) > 0 {
+	if len(f.buf) > 0 && f.Proto != 0 && !f.Ignore {
 		a.Stats.Leftover++
 	}
 	delete(a.flows, f.Key)
@@ -292,7 +299,7 @@ func (a *TCP) gc(now time.Time) {
 	a.lastGC = now
 	for k, f := range a.flows {
 		if now.Sub(f.last) > IdleTimeout {
-			if len(f.buf) > 0 {
+			if len(f.buf) > 0 && f.Proto != 0 && !f.Ignore {
 				a.Stats.Leftover++
 			}
 			delete(a.flows, k)

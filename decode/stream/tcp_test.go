@@ -17,6 +17,7 @@ type lineCollector struct {
 }
 
 func (c *lineCollector) consume(f *Flow, data []byte) int {
+	f.Proto = 1
 	if f.Gap {
 		c.gaps++
 		f.Gap = false
