@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 )
 
 // NameAddr is one From, To, Contact, Route-like value: `"Display" <URI>;params` or the bare
@@ -15,6 +16,8 @@ type NameAddr struct {
 }
 
 // ParseNameAddr parses one name-addr or addr-spec value (RFC 3261 section 25.1), tolerating folds.
+// On error the NameAddr is still filled as far as the value could be read, so that a tag or URI
+// can be had from a malformed header.
 // In the addr-spec form, parameters after the URI belong to the header, not the URI (RFC 4475
 // cparam01). It rejects what RFC 4475 calls invalid: an unterminated quoted display name (quotbal),
 // an unquoted display name with non-token characters (baddn), white space inside <> (badaspec), an
@@ -40,7 +43,12 @@ func ParseNameAddr(v []byte) (NameAddr, error) {
 		a.Display = trimLWS(v[:lt])
 		for _, c := range a.Display {
 			if !isToken(c) && !isLWS(c) {
-				return a, fmt.Errorf("%w: unquoted display name %q", ErrBadNameAddr, clip(a.Display))
+				// Keep reading: the URI and tag are still wanted (RFC 4475 baddn).
+				a, err := parseAngle(a, v, lt)
+				if err == nil {
+					err = fmt.Errorf("%w: unquoted display name %q", ErrBadNameAddr, clip(a.Display))
+				}
+				return a, err
 			}
 		}
 		i = lt
@@ -51,33 +59,44 @@ func ParseNameAddr(v []byte) (NameAddr, error) {
 			end = len(v)
 		}
 		a.URI = trimLWS(v[:end])
+		if end < len(v) {
+			a.Params = v[end+1:]
+		}
 		if len(a.URI) == 0 || bytes.IndexAny(a.URI, "?, \t\r\n<>\"") >= 0 {
 			return a, fmt.Errorf("%w: %q must be enclosed in <>", ErrBadNameAddr, clip(a.URI))
 		}
-		if end < len(v) {
-			a.Params = v[end+1:]
-			if err := checkParams(a.Params); err != nil {
-				return a, err
-			}
+		if a.Params != nil {
+			return a, checkParams(a.Params)
 		}
 		return a, nil
 	}
+	return parseAngle(a, v, i)
+}
+
+// parseAngle reads "<URI>" at v[i] and the parameters after it.
+func parseAngle(a NameAddr, v []byte, i int) (NameAddr, error) {
 	gt := bytes.IndexByte(v[i:], '>')
 	if gt < 0 {
 		return a, fmt.Errorf("%w: no closing >", ErrBadNameAddr)
 	}
 	a.URI = v[i+1 : i+gt]
-	if len(a.URI) == 0 || bytes.IndexAny(a.URI, " \t\r\n") >= 0 {
-		return a, fmt.Errorf("%w: white space or nothing inside <>: %q", ErrBadNameAddr, clip(a.URI))
+	var err error
+	if t := trimLWS(a.URI); len(t) != len(a.URI) || len(t) == 0 || bytes.IndexAny(t, " \t\r\n") >= 0 {
+		// RFC 4475 badaspec: invalid, but the URI without the spaces is still usable.
+		a.URI = t
+		err = fmt.Errorf("%w: white space or nothing inside <>: %q", ErrBadNameAddr, clip(v[i+1:i+gt]))
 	}
 	i = skipLWS(v, i+gt+1)
 	if i == len(v) {
-		return a, nil
+		return a, err
 	}
 	if v[i] != ';' {
 		return a, fmt.Errorf("%w: unexpected %q after >", ErrBadNameAddr, clip(v[i:]))
 	}
 	a.Params = v[i+1:]
+	if err != nil {
+		return a, err
+	}
 	return a, checkParams(a.Params)
 }
 
@@ -191,7 +210,8 @@ type Via struct {
 }
 
 // ParseVia parses one Via value (one element of a comma-separated Via header), tolerating white
-// space and folds around '/' (RFC 4475 wsinv).
+// space and folds around '/' (RFC 4475 wsinv). On error the Via is filled as far as it could be
+// read (Params in particular), so that the branch of a malformed Via can still be had.
 func ParseVia(v []byte) (Via, error) {
 	var via Via
 	v = trimLWS(v)
@@ -224,15 +244,30 @@ func ParseVia(v []byte) (Via, error) {
 		end = len(v)
 	} else {
 		end += j
+		via.Params = v[end+1:]
 	}
 	sentBy := trimLWS(v[j:end])
 	host, port := sentBy, []byte(nil)
-	if len(host) > 0 && host[0] == '[' {
+	var err error
+	switch {
+	case len(host) > 0 && host[0] == '[':
 		if rb := bytes.IndexByte(host, ']'); rb > 0 {
 			host, port = sentBy[:rb+1], sentBy[rb+1:]
 		}
-	} else if c := bytes.IndexByte(host, ':'); c >= 0 {
-		host, port = sentBy[:c], sentBy[c:]
+	case bytes.Count(host, []byte(":")) > 1:
+		// An IPv6 address without brackets (seen in real traffic): invalid, and a trailing
+		// ":port" can only be told apart when the rest is a whole address.
+		err = fmt.Errorf("%w: IPv6 sent-by without brackets %q", ErrBadVia, clip(sentBy))
+		port = nil
+		if c := bytes.LastIndexByte(host, ':'); c > 0 {
+			if _, perr := netip.ParseAddr(string(host[:c])); perr == nil {
+				host, port = sentBy[:c], sentBy[c:]
+			}
+		}
+	default:
+		if c := bytes.IndexByte(host, ':'); c >= 0 {
+			host, port = sentBy[:c], sentBy[c:]
+		}
 	}
 	host = trimLWS(host)
 	if len(host) == 0 || bytes.IndexAny(host, " \t\r\n,") >= 0 {
@@ -240,17 +275,16 @@ func ParseVia(v []byte) (Via, error) {
 	}
 	via.Host = host
 	if port = trimLWS(port); len(port) > 0 {
-		if port[0] != ':' {
-			return via, fmt.Errorf("%w: bad sent-by %q", ErrBadVia, clip(sentBy))
-		}
 		n, ok := atoi(trimLWS(port[1:]))
-		if !ok || n > 65535 {
+		if port[0] != ':' || !ok || n > 65535 {
 			return via, fmt.Errorf("%w: bad port in %q", ErrBadVia, clip(sentBy))
 		}
 		via.Port = n
 	}
-	if end < len(v) {
-		via.Params = v[end+1:]
+	if err != nil {
+		return via, err
+	}
+	if via.Params != nil {
 		if err := checkParams(via.Params); err != nil {
 			return via, fmt.Errorf("%w: %w", ErrBadVia, err)
 		}

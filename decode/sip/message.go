@@ -510,26 +510,18 @@ func (m *Message) FromUser() []byte { return addrUser(m.From) }
 func (m *Message) ToUser() []byte { return addrUser(m.To) }
 
 // Branch returns the branch parameter of the top Via.
+// Like the other accessors it reads malformed values as far as they go.
 func (m *Message) Branch() []byte {
-	v, err := ParseVia(m.Via)
-	if err != nil {
-		return nil
-	}
+	v, _ := ParseVia(m.Via)
 	return v.Param("branch")
 }
 
 func addrParam(v []byte, name string) []byte {
-	a, err := ParseNameAddr(v)
-	if err != nil {
-		return nil
-	}
+	a, _ := ParseNameAddr(v)
 	return a.Param(name)
 }
 
 func addrUser(v []byte) []byte {
-	a, err := ParseNameAddr(v)
-	if err != nil {
-		return nil
-	}
+	a, _ := ParseNameAddr(v)
 	return URIUser(a.URI)
 }

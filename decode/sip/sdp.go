@@ -54,7 +54,7 @@ type Origin struct{ Username, SessionID, Version, NetType, AddrType, Address []b
 type RTPMap struct {
 	PayloadType int
 	Encoding    []byte
-	ClockRate   int
+	ClockRate   int    // 0 when the attribute gives none
 	Params      []byte // encoding parameters after the rate (channels), empty when absent
 }
 
@@ -266,7 +266,12 @@ func parseRTPMap(v []byte) (RTPMap, bool) {
 	}
 	rest := trimLWS(v[sp+1:])
 	sl := bytes.IndexByte(rest, '/')
-	if sl <= 0 {
+	if sl < 0 {
+		// No clock rate (the RFC 4475 SDP has "a=rtpmap:31 LPC"): keep the name.
+		rm.PayloadType, rm.Encoding, rm.Params = pt, rest, rest[len(rest):]
+		return rm, len(rest) > 0
+	}
+	if sl == 0 {
 		return rm, false
 	}
 	rm.PayloadType, rm.Encoding = pt, rest[:sl]
