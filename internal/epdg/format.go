@@ -122,6 +122,10 @@ func Write(w io.Writer, rep *Report, opt Options) error {
 	if err != nil {
 		return err
 	}
+	if opt.DSCP == "" {
+		opt.DSCP = "ef"
+	}
+	opt.DSCP = strings.ToLower(opt.DSCP)
 	ew := &errWriter{w: w}
 	switch opt.Format {
 	case FormatTable, "":
@@ -203,7 +207,8 @@ func writeComments(w io.Writer, prefix, suffix string, lines []string, clean fun
 
 func writeTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "# %s gateways resolved %s via %s\n", rep.Kind, stamp(rep), strings.Join(rep.Resolvers, ", "))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PLMN\tOPERATOR\tCOUNTRY\tSTATUS\tADDRESS\tNOTE")
 	for _, r := range rep.Operators {
 		note := r.Error
@@ -220,6 +225,9 @@ func writeTable(w io.Writer, rep *Report) {
 		}
 	}
 	tw.Flush()
+	for line := range strings.Lines(buf.String()) {
+		io.WriteString(w, strings.TrimRight(line, " \n")+"\n")
+	}
 }
 
 func dash(s string) string {
@@ -308,7 +316,7 @@ func writeNftables(w io.Writer, rep *Report, opt Options) {
 	writeComments(w, "# ", "", headerLines(rep), oneLine)
 	fmt.Fprintf(w, "# Load with `nft -f FILE`: it creates the sets if needed and replaces their contents in one\n")
 	fmt.Fprintf(w, "# transaction. Match them in a chain of table inet %s, for example:\n", opt.NftTable)
-	fmt.Fprintf(w, "#   ip daddr @%s_v4 ip dscp set ef\n#   ip6 daddr @%s_v6 ip6 dscp set ef\n", base, base)
+	fmt.Fprintf(w, "#   ip daddr @%s_v4 ip dscp set %s\n#   ip6 daddr @%s_v6 ip6 dscp set %s\n", base, opt.DSCP, base, opt.DSCP)
 	fmt.Fprintf(w, "add table inet %s\n", opt.NftTable)
 	for _, fam := range []int{4, 6} {
 		set := fmt.Sprintf("%s_v%d", base, fam)
@@ -348,6 +356,11 @@ func writeIPTables(w io.Writer, rep *Report, opt Options, dscp string, v6 bool) 
 	fmt.Fprintf(w, "# Load with `%s-restore --noflush FILE`: it creates or empties chain %s of the mangle\n", tool, chain)
 	fmt.Fprintf(w, "# table and marks traffic to and from the gateways. Send traffic through it once, for example:\n")
 	fmt.Fprintf(w, "#   %s -t mangle -A FORWARD -j %s\n", tool, chain)
+	if v6 {
+		fmt.Fprintf(w, "# IPv4 addresses are in the iptables format.\n")
+	} else {
+		fmt.Fprintf(w, "# IPv6 addresses are in the ip6tables format.\n")
+	}
 	fmt.Fprintf(w, "*mangle\n:%s - [0:0]\n", chain)
 	gs := groups(rep, opt.Aggregate, fam)
 	if len(gs) == 0 {
@@ -369,7 +382,7 @@ func writeCisco(w io.Writer, rep *Report, opt Options) {
 	base := strings.ToUpper(opt.Name)
 	writeComments(w, "! ", "", headerLines(rep), asciiLine)
 	fmt.Fprintf(w, "! Paste in configuration mode: each ACL is removed and written anew. Match the ACLs in a\n")
-	fmt.Fprintf(w, "! class-map (match access-group name %s-V4) and set dscp ef in its policy-map.\n", base)
+	fmt.Fprintf(w, "! class-map (match access-group name %s-V4) and set dscp %s in its policy-map.\n", base, opt.DSCP)
 	for _, fam := range []int{4, 6} {
 		gs := groups(rep, opt.Aggregate, fam)
 		if len(gs) == 0 {

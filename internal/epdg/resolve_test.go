@@ -90,7 +90,7 @@ func TestResolve(t *testing.T) {
 		{"Vodafone", StatusNXDomain, nil, addrs(), ""},
 		{"", StatusNoData, nil, addrs(), ""},
 		{"AAPT", StatusOK, nil, aapt, ""},
-		{"", StatusTimeout, nil, addrs("203.0.113.97"), "AAAA: no answer within 300ms"},
+		{"", StatusTimeout, nil, addrs("203.0.113.200"), "AAAA: no answer within 300ms"},
 		{"", StatusServFail, nil, addrs(), "A: SERVFAIL from"},
 		{"", StatusTimeout, nil, addrs(), "A: no answer within 300ms"},
 	}
