@@ -144,7 +144,8 @@ func isVersion(b []byte) bool {
 // spaces, <> around the URI) but never accepts another protocol's line.
 func startLine(line []byte) bool {
 	if len(line) >= 11 && isVersion(line[:7]) && line[7] == ' ' {
-		return isDigit(line[8]) && isDigit(line[9]) && isDigit(line[10]) && (len(line) == 11 || line[11] == ' ')
+		return '1' <= line[8] && line[8] <= '6' && isDigit(line[9]) && isDigit(line[10]) &&
+			(len(line) == 11 || line[11] == ' ')
 	}
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 || !isTokenString(line[:sp]) {
