@@ -9,6 +9,7 @@ require (
 	github.com/fiorix/go-diameter/v4 v4.3.0 // indirect
 	github.com/gopacket/gopacket v1.4.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/ishidawataru/sctp v0.0.0-20251114114122-19ddcbc6aae2 // indirect
 	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/miekg/dns v1.1.68 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
