@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
+	"fmt"
 	"hash/adler32"
 	"io"
 	"net/netip"
@@ -16,7 +17,11 @@ var be = binary.BigEndian
 
 // Decode decodes one HEP packet (version 1, 2 or 3) from data into p, overwriting every field.
 // Byte-slice fields point into data (see the package comment). Bytes after the length a HEPv3
-// header gives are ignored. On error p holds whatever was decoded before the problem.
+// header gives are ignored; so are chunks of other vendors and chunk types the Packet has no field
+// for. A HEPv2 time header is read in whichever of its layouts gives a plausible time (see
+// pickTime). On error p holds whatever was decoded before the problem.
+//
+// Once p has decoded a compressed payload of a given size, decoding into p does not allocate.
 func Decode(data []byte, p *Packet) error {
 	buf, inf := p.buf, p.inf
 	*p = Packet{buf: buf, inf: inf}
@@ -99,7 +104,7 @@ func decodeV3(data []byte, p *Packet) error {
 		if l > n-off {
 			return errorf(ErrTruncated, "chunk %s: length %d past end of packet", chunkName(vendor, typ), l)
 		}
-		v := data[off+6 : off+l]
+		v := data[off+6 : off+l : off+l] // capped: appending to a field must not overwrite the next chunk
 		off += l
 		if vendor != 0 {
 			continue
@@ -236,17 +241,10 @@ func fixedSize(typ uint16) int {
 }
 
 func chunkName(vendor, typ uint16) string {
-	const hex = "0123456789abcdef"
-	// Built by hand: this runs only on error paths, but fmt would make every message allocate twice.
-	b := []byte{'0', 'x', hex[typ>>12&0xf], hex[typ>>8&0xf], hex[typ>>4&0xf], hex[typ&0xf]}
-	if typ < 0x100 {
-		b = append(b[:2], b[4:]...)
-	}
 	if vendor != 0 {
-		b = append(b, " (vendor "...)
-		b = append(b, '0', 'x', hex[vendor>>12&0xf], hex[vendor>>8&0xf], hex[vendor>>4&0xf], hex[vendor&0xf], ')')
+		return fmt.Sprintf("0x%04x (vendor 0x%04x)", typ, vendor)
 	}
-	return string(b)
+	return fmt.Sprintf("0x%02x", typ)
 }
 
 // inflater holds decompressors reused across packets. zlib is unwrapped here around a raw flate

@@ -515,7 +515,8 @@ func TestLooksSIP(t *testing.T) {
 		{sipResponse, true},
 		{"OPTIONS sip:127.0.0.1 SIP/2.0\nCall-ID: x\n", true}, // bare LF, as in hep.pcap
 		{"MESSAGE tel:+15551234 SIP/2.0\r\n", true},
-		{"SIP/2.0 200\r\n", false},
+		{"SIP/2.0 200\r\n", true},
+		{"SIP/2.0 2000 OK\r\n", false},
 		{"SIP/2.0 2x0 OK\r\n", false},
 		{"GET /index.html HTTP/1.1\r\n", false},
 		{"GET http://example.com/ HTTP/1.1\r\n", false},
@@ -544,6 +545,9 @@ func TestDecodeAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { Decode(data, &p) }); n != 0 {
 			t.Errorf("%s: %v allocations per Decode, want 0", name, n)
 		}
+	}
+	if n := testing.AllocsPerRun(100, func() { Looks(v3); Looks(v2); PacketLength(v3) }); n != 0 {
+		t.Errorf("Looks, PacketLength: %v allocations, want 0", n)
 	}
 	buf := make([]byte, 0, 2048)
 	if n := testing.AllocsPerRun(100, func() { AppendEncode(buf[:0], &full) }); n != 0 {

@@ -120,7 +120,8 @@ func looksSIP(b []byte) bool {
 	if bytes.HasPrefix(line, []byte("SIP/2.0 ")) {
 		// Status-Line: SIP/2.0 SP 3DIGIT SP Reason-Phrase
 		s := line[8:]
-		return len(s) >= 4 && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[2]) && s[3] == ' '
+		// Some agents drop the space before an empty reason phrase.
+		return len(s) >= 3 && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[2]) && (len(s) == 3 || s[3] == ' ')
 	}
 	// Request-Line: Method SP Request-URI SP SIP/2.0; methods are upper-case in practice.
 	i := 0
