@@ -172,7 +172,29 @@ func startLinePrefix(b []byte) bool {
 	}
 	sp := bytes.IndexByte(b, ' ')
 	if sp < 0 {
-		return len(b) <= 64 && isTokenString(b)
+		return isTokenString(b)
 	}
-	return sp > 0 && isTokenString(b[:sp])
+	if sp == 0 || !isTokenString(b[:sp]) {
+		return false
+	}
+	// The Request-URI must begin with a scheme, which tells SIP from HTTP's "GET /path".
+	rest := b[sp+1:]
+	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '<') {
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
+		return true
+	}
+	if !isAlpha(rest[0]) {
+		return false
+	}
+	for _, c := range rest[1:] {
+		if c == ':' {
+			return true
+		}
+		if class[c]&cScheme == 0 {
+			return false
+		}
+	}
+	return true
 }
