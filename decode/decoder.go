@@ -348,7 +348,6 @@ func (d *Decoder) consumeTCP(f *stream.Flow, data []byte) int {
 func (d *Decoder) streamMessage(f *stream.Flow, msg []byte, n int, t Transport) {
 	d.frames = f.Frames(n, d.frames[:0])
 	m := d.envelope(f.Key.Src, f.Key.Dst, t, d.frames)
-	m.Frame = f.LastFrame(n)
 	switch f.Proto {
 	case streamDiameter:
 		d.diameter(m, msg)

@@ -268,19 +268,6 @@ func (f *Flow) Frames(n int, dst []int) []int {
 	return dst
 }
 
-// LastFrame returns the number of the frame that completed the first n bytes offered.
-func (f *Flow) LastFrame(n int) int {
-	end := f.base + int64(n)
-	last := 0
-	for _, s := range f.spans {
-		last = s.frame
-		if s.end >= end {
-			break
-		}
-	}
-	return last
-}
-
 func (a *TCP) close(f *Flow) {
 	if len(f.ooo) > 0 {
 		a.skipHole(f)
