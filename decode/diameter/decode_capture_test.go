@@ -24,6 +24,9 @@ func TestDecodeCaptures(t *testing.T) {
 			}
 			decoded := make([]*Message, len(captured))
 			for i, c := range captured {
+				if !Looks(c.data) {
+					t.Errorf("frame %d does not look like Diameter", c.frame)
+				}
 				m, err := Decode(c.data)
 				if err != nil {
 					t.Fatalf("frame %d: %v", c.frame, err)
