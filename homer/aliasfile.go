@@ -27,7 +27,7 @@ const (
 	FormatJSON Format = "json"
 	FormatCSV  Format = "csv"
 	// FormatEPDG is the output of `sigtrace epdg -o json`: each resolved ePDG address becomes an
-	// alias named after its operator.
+	// alias named after its operator (with " SOS" or " N3IWF" after it for those kinds).
 	FormatEPDG Format = "epdg"
 )
 
@@ -361,8 +361,16 @@ func (r *reader) readEPDG(data []byte) {
 		r.errorf(0, "not the JSON of sigtrace epdg: %v", err)
 		return
 	}
-	if res.Kind != "" && res.Kind != "epdg" {
-		r.errorf(0, "kind %q: want epdg", res.Kind)
+	// The same report lists emergency ePDGs and N3IWFs; their aliases say so after the operator.
+	suffix := ""
+	switch res.Kind {
+	case "", "epdg":
+	case "sos":
+		suffix = " SOS"
+	case "n3iwf":
+		suffix = " N3IWF"
+	default:
+		r.errorf(0, "kind %q: want epdg, sos or n3iwf", res.Kind)
 		return
 	}
 	owner := map[Key]string{}
@@ -376,6 +384,7 @@ func (r *reader) readEPDG(data []byte) {
 			r.errorf(0, "%s: no name and no plmn", where)
 			continue
 		}
+		name += suffix
 		switch op.Status {
 		case "ok":
 		case "nxdomain", "nodata":

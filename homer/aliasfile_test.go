@@ -87,7 +87,7 @@ func TestReadAliasesErrors(t *testing.T) {
 		{"x.csv", "name,ip,port\na,10.0.0.1,50x60\nb,10.0.0.2\n", []string{`line 2: port "50x60" is not a number`, "line 3: wrong number of fields"}},
 		{"x.json", `[{"name":"a","ip":"10.0.0.1","mask":"x"}]`, []string{`line 1: mask "x" is not a number`}},
 		{"x.json", `{"kind":"epdg","operators":[{"name":"A","status":"ok","addresses":["203.0.113.300"]}]}`, []string{`address "203.0.113.300"`}},
-		{"x.json", `{"kind":"dnsbl","operators":[]}`, []string{`kind "dnsbl": want epdg`}},
+		{"x.json", `{"kind":"dnsbl","operators":[]}`, []string{`kind "dnsbl": want epdg, sos or n3iwf`}},
 		{"x.txt", "whatever", []string{"want a list of aliases"}},
 	}
 	for _, tt := range tests {
@@ -100,6 +100,16 @@ func TestReadAliasesErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%q:\n%v\nwant %q", tt.data, err, w)
 			}
+		}
+	}
+}
+
+func TestReadEPDGKinds(t *testing.T) {
+	for kind, want := range map[string]string{"epdg": "Telstra", "sos": "Telstra SOS", "n3iwf": "Telstra N3IWF"} {
+		data := `{"kind":"` + kind + `","operators":[{"plmn":"505-01","name":"Telstra","status":"ok","addresses":["203.0.113.10"]}]}`
+		d, err := ReadAliases([]byte(data), "-", FormatAuto, Defaults{})
+		if err != nil || len(d.Aliases) != 1 || d.Aliases[0].Name != want {
+			t.Errorf("%s: %+v %v, want name %q", kind, d.Aliases, err, want)
 		}
 	}
 }

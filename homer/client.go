@@ -31,7 +31,7 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrEmptyReply: the server answered 201 with an empty body, its way of reporting a database error.
 	ErrEmptyReply = errors.New("empty reply")
-	// ErrServer: a 5xx, or a timeout, after every retry.
+	// ErrServer: a 5xx answer (after every retry when the request may be repeated).
 	ErrServer = errors.New("server error")
 	// ErrRequest: the server refused the request itself (another 4xx).
 	ErrRequest = errors.New("request refused")

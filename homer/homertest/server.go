@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -146,10 +147,13 @@ func New(t testing.TB, cfg Config) *Server {
 		cfg.HangLimit = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, secret: randomBytes(32), aliases: map[string]Alias{}, tokens: map[string]*Token{}}
+	s.srv = httptest.NewUnstartedServer(s)
+	// Refused handshakes are what TLS tests provoke; they are not worth a log line.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if cfg.TLS {
-		s.srv = httptest.NewTLSServer(s)
+		s.srv.StartTLS()
 	} else {
-		s.srv = httptest.NewServer(s)
+		s.srv.Start()
 	}
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
