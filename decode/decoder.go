@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sigtrace/sigtrace/decode/diameter"
 	"github.com/sigtrace/sigtrace/decode/hep"
 	"github.com/sigtrace/sigtrace/decode/sip"
 	"github.com/sigtrace/sigtrace/decode/stream"
@@ -22,6 +23,10 @@ type Message struct {
 	Payload []byte
 	// SIP is set for ProtoSIP.
 	SIP *sip.Message
+	// Diameter is set for ProtoDiameter; it is not reused and may be kept.
+	Diameter *diameter.Message
+	// DNS is set for ProtoDNS.
+	DNS *dnsMessage
 	// Err, when set, is a decoding problem with this message that did not prevent reporting it.
 	Err error
 	// Duplicate marks an identical copy of an earlier message on the same hop within the dedup window
@@ -134,6 +139,8 @@ func (d *Decoder) envelope(src, dst netip.AddrPort, t Transport, frames []int) *
 	}
 	m.Protocol = ProtoUnknown
 	m.Payload = nil
+	m.Diameter = nil
+	m.DNS = nil
 	m.Err = nil
 	m.Duplicate = false
 	return m

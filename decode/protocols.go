@@ -1,50 +1,24 @@
 package decode
 
-import "encoding/binary"
+import (
+	"github.com/sigtrace/sigtrace/decode/diameter"
+)
 
 // diameterLooks is a cheap test for a Diameter header at the start of b.
-func diameterLooks(b []byte) bool {
-	if len(b) < 20 || b[0] != 1 {
-		return false
-	}
-	n := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
-	return n >= 20 && n%4 == 0 && b[4]&0x0f == 0
-}
+func diameterLooks(b []byte) bool { return diameter.Looks(b) }
 
 // diameterLength frames Diameter on a stream.
-func diameterLength(b []byte) (int, error) {
-	if len(b) < 4 {
-		return 0, nil
-	}
-	if b[0] != 1 {
-		return 0, errNotDiameter
-	}
-	n := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
-	if n < 20 {
-		return 0, errNotDiameter
-	}
-	if n > len(b) {
-		return 0, nil
-	}
-	return n, nil
-}
+func diameterLength(b []byte) (int, error) { return diameter.MessageLength(b) }
 
 func (d *Decoder) diameter(m *Message, b []byte) {
-	if !diameterLooks(b) {
-		d.skip(reasonMalformedDiameter)
+	dm, err := diameter.Decode(b)
+	if dm == nil {
+		d.skipErr(reasonMalformedDiameter, err)
 		return
 	}
 	m.Protocol = ProtoDiameter
 	m.Payload = b
-	d.emit(m)
-}
-
-func (d *Decoder) dns(m *Message, b []byte) {
-	if len(b) < 12 || binary.BigEndian.Uint16(b[4:]) > 64 {
-		d.skip(reasonMalformedDNS)
-		return
-	}
-	m.Protocol = ProtoDNS
-	m.Payload = b
+	m.Diameter = dm
+	m.Err = err // a truncated body or bad AVP framing: reported, with what was decoded
 	d.emit(m)
 }

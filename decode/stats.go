@@ -120,9 +120,3 @@ func (s *Stats) TotalMessages() int {
 	}
 	return n
 }
-
-type decodeError string
-
-func (e decodeError) Error() string { return string(e) }
-
-const errNotDiameter = decodeError("diameter: not a Diameter header (resynchronising)")

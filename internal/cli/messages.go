@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sigtrace/sigtrace/decode"
+	"github.com/sigtrace/sigtrace/decode/diameter"
 	"github.com/sigtrace/sigtrace/internal/render"
 )
 
@@ -153,12 +155,38 @@ func (w *messageWriter) write(m *decode.Message) {
 			cseq = strconv.FormatUint(uint64(s.CSeq), 10) + " " + string(s.CSeqMethod)
 			from, to = string(s.FromUser()), string(s.ToUser())
 		}
+		if m.Protocol == decode.ProtoDiameter {
+			what, callID, cseq, from, to = diameterColumns(m.Diameter)
+		}
 		if m.Duplicate {
 			what += " (dup)"
 		}
 		w.table.Row(strconv.Itoa(m.Frame), string(render.AppendTime(nil, m.Time)), m.Src.String(), m.Dst.String(),
 			m.Transport.String()+"/"+m.Protocol.String(), what, callID, cseq, from, to)
 	}
+}
+
+// diameterColumns fills the table's columns for a Diameter message: command (short form when the
+// dictionary has one) with R for requests or the result for answers, Session-Id, hop-by-hop id,
+// origin and destination.
+func diameterColumns(d *diameter.Message) (what, session, ids, from, to string) {
+	what = d.CommandShort
+	if what == "" {
+		what = strconv.FormatUint(uint64(d.CommandCode), 10)
+		if d.Flags.Request {
+			what += "-R"
+		} else {
+			what += "-A"
+		}
+	}
+	if r := d.Result(); !d.Flags.Request && r != 0 {
+		what += " " + strconv.FormatUint(uint64(r), 10)
+	}
+	to = d.DestinationHost
+	if to == "" {
+		to = d.DestinationRealm
+	}
+	return what, d.SessionID, fmt.Sprintf("hbh 0x%08x", d.HopByHop), d.OriginHost, to
 }
 
 // appendMessageJSON appends one message as a JSON object (no newline).
@@ -188,8 +216,16 @@ func appendMessageJSON(b []byte, m *decode.Message) []byte {
 	b = append(b, `","protocol":"`...)
 	b = append(b, m.Protocol.String()...)
 	b = append(b, '"')
-	if m.Protocol == decode.ProtoSIP {
+	switch m.Protocol {
+	case decode.ProtoSIP:
 		b = appendSIPJSON(b, m)
+	case decode.ProtoDiameter:
+		b = append(b, `,"diameter":`...)
+		if j, err := json.Marshal(m.Diameter); err == nil {
+			b = append(b, j...)
+		} else {
+			b = append(b, "null"...)
+		}
 	}
 	if m.Err != nil {
 		b = append(b, `,"invalid":`...)
