@@ -26,7 +26,7 @@ var (
 	// ErrTruncated: fewer body bytes than Content-Length announces.
 	ErrTruncated = errors.New("sip: body shorter than Content-Length")
 	// ErrDuplicateHeader: a header that may appear once (Call-ID, CSeq, From, To, Content-Length,
-	// Content-Type, Max-Forwards) appears more than once.
+	// Content-Type) appears again with a different value.
 	ErrDuplicateHeader = errors.New("sip: repeated single-valued header")
 	// ErrMissingHeader: a mandatory header (Call-ID, CSeq, From, To, Via) is absent.
 	ErrMissingHeader = errors.New("sip: missing mandatory header")

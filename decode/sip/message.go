@@ -314,9 +314,6 @@ func (m *Message) addHeader(name, value []byte) {
 	case hContentLength:
 		m.readContentLength(name, value)
 	case hMaxForwards:
-		if m.countOf(hMaxForwards) > 1 {
-			m.invalid(ErrDuplicateHeader, "", name)
-		}
 		if n, ok := atoi(value); !ok || n > 255 {
 			m.invalid(ErrBadMaxForwards, "", value)
 		}
@@ -328,31 +325,27 @@ func (m *Message) addHeader(name, value []byte) {
 	}
 }
 
-// single stores the first value of a header that must appear once and reports a repeat.
+// single stores the first value of a header that must appear once and reports a repeat with a
+// different value (RFC 4475 multi01). Proxies in the field repeat a header with the same value
+// (sngrep ipv6frag.pcap has two identical Content-Type): that is harmless and not reported.
 func (m *Message) single(dst *[]byte, name, value []byte) bool {
 	if *dst != nil {
-		m.invalid(ErrDuplicateHeader, "", name)
+		if !bytes.Equal(*dst, value) {
+			m.invalid(ErrDuplicateHeader, "", name)
+		}
 		return false
 	}
 	*dst = value
 	return true
 }
 
-func (m *Message) countOf(id hdrID) int {
-	n := 0
-	for _, x := range m.ids {
-		if x == id {
-			n++
-		}
-	}
-	return n
-}
-
 // readCSeq reads "1*DIGIT LWS Method"; the number must fit in 32 bits (RFC 3261 section 8.1.1.5;
 // RFC 4475 scalar02, scalarlg) and the method must match the request's (mismatch01, mismatch02).
 func (m *Message) readCSeq(name, value []byte) {
 	if m.CSeqMethod != nil {
-		m.invalid(ErrDuplicateHeader, "", name)
+		if !bytes.Equal(m.Header("CSeq"), value) {
+			m.invalid(ErrDuplicateHeader, "", name)
+		}
 		return
 	}
 	i := 0
@@ -387,7 +380,9 @@ func (m *Message) readContentLength(name, value []byte) {
 	}
 	if m.ContentLength >= 0 {
 		// RFC 4475 mcl01: conflicting lengths make the framing unknowable.
-		m.invalid(ErrDuplicateHeader, "", name)
+		if n != m.ContentLength {
+			m.invalid(ErrDuplicateHeader, "", name)
+		}
 		return
 	}
 	m.ContentLength = n
