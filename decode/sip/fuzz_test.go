@@ -1,0 +1,202 @@
+package sip
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"unsafe"
+
+	"github.com/sigtrace/sigtrace/internal/corpus"
+)
+
+// seedSIP adds the fixtures and, when the sample corpus is present, every RFC 4475 message and a
+// selection of real SIP datagrams. Without the corpus the fixtures and testdata/fuzz still run.
+func seedSIP(f *testing.F) {
+	for _, s := range [][]byte{inviteWire(), crlf(okResponse), crlf(holdSDP), []byte(sipI), []byte("\r\n\r\n")} {
+		f.Add(s)
+	}
+	if !corpusPresent() {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(corpus.Path(f, "third_party/rfc4475"), "*.dat"))
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, rel := range []string{
+		"class45/class45.pcapng", "third_party/sngrep/aaa.pcap", "third_party/sipnab/DTMFsipinfo.pcap",
+		"third_party/sngrep/ipv6frag.pcap", "third_party/pcapplusplus/sip_reqs.pcap",
+		"third_party/open5gs/nonipsec_to_ipsec_call.pcapng", "third_party/heplify/sip_ipv6_udp.pcap",
+	} {
+		ds := udpPayloads(f, corpus.Path(f, rel), LooksLikeSIP)
+		for i := 0; i < len(ds); i += 1 + len(ds)/10 { // about ten a capture
+			f.Add(ds[i].payload)
+		}
+	}
+}
+
+// corpusPresent mirrors corpus.Dir without skipping, so that the fuzz targets' regression seeds
+// run on machines without the samples.
+func corpusPresent() bool {
+	dir := os.Getenv(corpus.EnvSamples)
+	if dir == "" {
+		root, err := corpus.RepoRoot()
+		if err != nil {
+			return corpus.Required()
+		}
+		dir = filepath.Join(root, "..", "shared", "samples")
+	}
+	_, err := os.Stat(dir)
+	return err == nil || corpus.Required()
+}
+
+// within reports whether s lies inside data (an empty or nil s trivially does).
+func within(s, data []byte) bool {
+	if len(s) == 0 {
+		return true
+	}
+	if len(data) == 0 {
+		return false
+	}
+	off := uintptr(unsafe.Pointer(&s[0])) - uintptr(unsafe.Pointer(&data[0]))
+	return off < uintptr(len(data)) && int(off)+len(s) <= len(data)
+}
+
+func FuzzParse(f *testing.F) {
+	seedSIP(f)
+	var reused Message
+	var sdp SDP
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fresh Message
+		err := Parse(data, &fresh)
+		// A Message reused after another parse must give the same result as a fresh one.
+		_ = Parse(inviteWire(), &reused)
+		err2 := Parse(data, &reused)
+		if (err == nil) != (err2 == nil) || (fresh.Invalid == nil) != (reused.Invalid == nil) ||
+			!bytes.Equal(fresh.Raw, reused.Raw) || !bytes.Equal(fresh.CallID, reused.CallID) || len(fresh.Headers) != len(reused.Headers) {
+			t.Fatalf("reused Message differs: %v/%v, %v/%v", err, err2, fresh.Invalid, reused.Invalid)
+		}
+		if err != nil {
+			return
+		}
+		m := &fresh
+		if !within(m.Raw, data) || !within(m.Body, m.Raw) || len(m.Raw) == 0 {
+			t.Fatalf("Raw/Body outside the input")
+		}
+		if m.IsRequest && len(m.Method) == 0 || !m.IsRequest && (m.StatusCode < 100 || m.StatusCode > 699) {
+			t.Fatalf("start line: request %v method %q status %d", m.IsRequest, m.Method, m.StatusCode)
+		}
+		for _, h := range m.Headers {
+			if !within(h.Name, m.Raw) || !within(h.Value, m.Raw) || len(h.Name) == 0 {
+				t.Fatalf("header %q outside the message", h.Name)
+			}
+		}
+		if m.ContentLength >= 0 && m.ContentLength < len(m.Body) {
+			t.Fatalf("body %d bytes, Content-Length %d", len(m.Body), m.ContentLength)
+		}
+		// The accessors must cope with whatever the parser let through.
+		_, _, _, _, _ = m.FromTag(), m.ToTag(), m.FromUser(), m.ToUser(), m.Branch()
+		for _, name := range []string{"Via", "Contact", "Route", "X-Unknown", "Date"} {
+			for v := range m.Values(name) {
+				if !within(v, m.Raw) {
+					t.Fatalf("%s value outside the message", name)
+				}
+				a, _ := ParseNameAddr(v)
+				_ = a.User()
+				via, _ := ParseVia(v)
+				_ = via.Param("branch")
+				_ = Unfold(nil, v)
+			}
+		}
+		_ = AppendUnescaped(nil, m.RequestURI)
+		_, _ = DTMFDigit(m.ContentType, m.Body)
+		_ = Parts(m.ContentType, m.Body, func(p Part) bool { _ = p.HeaderValue("Content-Type"); return true })
+		if body := m.SDPBody(); body != nil && ParseSDP(body, &sdp) == nil {
+			for i := range sdp.Media {
+				_, _, _ = sdp.Direction(i), sdp.Connection(i), sdp.OnHold(i)
+			}
+		}
+	})
+}
+
+func FuzzMessageLength(f *testing.F) {
+	seedSIP(f)
+	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContent-Length: 5\r\n\r\nhello"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := MessageLength(data)
+		if n < 0 || n > len(data) || err != nil && n != 0 {
+			t.Fatalf("MessageLength = %d, %v for %d bytes", n, err, len(data))
+		}
+		if n == 0 {
+			return
+		}
+		if IsKeepAlive(data[:1]) {
+			if !IsKeepAlive(data[:n]) {
+				t.Fatalf("keep-alive of %d bytes is not one", n)
+			}
+			return
+		}
+		// The message alone frames the same, and every cut before its end asks for more.
+		if n2, err := MessageLength(data[:n]); n2 != n || err != nil {
+			t.Fatalf("alone: %d, %v; want %d", n2, err, n)
+		}
+		step := 1 + n/64
+		for k := 0; k < n; k += step {
+			if n2, err := MessageLength(data[:k]); n2 != 0 || err != nil {
+				t.Fatalf("prefix %d of %d: %d, %v", k, n, n2, err)
+			}
+		}
+		// What the framer accepts, the parser reads.
+		var m Message
+		if err := Parse(data[:n], &m); err != nil {
+			t.Fatalf("framed message does not parse: %v", err)
+		}
+	})
+}
+
+func FuzzParseSDP(f *testing.F) {
+	for _, s := range [][]byte{crlf(holdSDP), []byte("v=0\nm=audio 1 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n")} {
+		f.Add(s)
+	}
+	if corpusPresent() {
+		var m Message
+		for _, rel := range []string{"class45/class45.pcapng", "third_party/sipnab/SIP_DTMF2.cap", "third_party/open5gs/nonipsec_to_ipsec_call.pcapng"} {
+			for _, d := range udpPayloads(f, corpus.Path(f, rel), LooksLikeSIP) {
+				if Parse(d.payload, &m) == nil && m.SDPBody() != nil {
+					f.Add(bytes.Clone(m.SDPBody()))
+				}
+			}
+		}
+	}
+	var reused SDP
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var s SDP
+		err := ParseSDP(body, &s)
+		_ = ParseSDP(crlf(holdSDP), &reused)
+		if err2 := ParseSDP(body, &reused); (err == nil) != (err2 == nil) || len(s.Media) != len(reused.Media) {
+			t.Fatalf("reused SDP differs: %v / %v", err, err2)
+		}
+		if err != nil {
+			return
+		}
+		for i := range s.Media {
+			md := &s.Media[i]
+			_, _, _ = s.Direction(i), s.Connection(i), s.OnHold(i)
+			_, _ = md.Attr("fmtp")
+			_, _ = md.TelephoneEvent()
+			md.Payloads(func(pt int) bool { _, _, _ = md.Encoding(pt); return true })
+			if len(md.RTPMaps) != len(reused.Media[i].RTPMaps) {
+				t.Fatalf("media %d: %d rtpmaps, reused %d", i, len(md.RTPMaps), len(reused.Media[i].RTPMaps))
+			}
+			for _, rm := range md.RTPMaps {
+				if !within(rm.Encoding, body) {
+					t.Fatal("rtpmap outside the body")
+				}
+			}
+		}
+	})
+}
