@@ -72,7 +72,7 @@ type ReasonCount struct {
 	Reason      Reason
 	Count       int
 	FirstFrames []FrameRef // the first few
-	Example     string   // the first error message, when the reason came with one
+	Example     string     // the first error message, when the reason came with one
 }
 
 // FrameRef names a frame in an input.
