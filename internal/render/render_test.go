@@ -32,6 +32,15 @@ func TestAppendTime(t *testing.T) {
 	if got := string(AppendTime(nil, tm)); got != "2026-11-23T11:00:01.123456Z" {
 		t.Fatal(got)
 	}
+	// Agrees with the standard library across dates, including leap days and year ends.
+	for _, u := range []int64{0, 951782400, 1709164800, 1735689599, 4102444800, 253402300799} {
+		for _, ns := range []int64{0, 999, 1000, 999999999} {
+			tm := time.Unix(u, ns)
+			if got, want := string(AppendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
+				t.Errorf("%d.%09d: %s, want %s", u, ns, got, want)
+			}
+		}
+	}
 }
 
 func TestTable(t *testing.T) {
