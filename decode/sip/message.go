@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"fmt"
+	"iter"
 )
 
 // Message is one parsed SIP message. Every byte slice points into the data given to Parse: copy what
@@ -37,6 +38,9 @@ type Message struct {
 // contain line folds (see Unfold).
 type Header struct{ Name, Value []byte }
 
+// errEmpty is static so that UDP keep-alives ("\r\n\r\n") sent to a SIP port cost no allocation.
+var errEmpty = fmt.Errorf("%w: empty or keep-alive", ErrNotSIP)
+
 // maxStatus bounds a status code (RFC 3261 section 21: classes 1xx to 6xx).
 const maxStatus = 699
 
@@ -54,7 +58,7 @@ func Parse(data []byte, m *Message) error {
 	}
 	start := p
 	if p == len(data) {
-		return fmt.Errorf("%w: empty", ErrNotSIP)
+		return errEmpty
 	}
 	line, next := nextLine(data, p)
 	if err := m.parseStartLine(line); err != nil {
@@ -122,6 +126,17 @@ func Parse(data []byte, m *Message) error {
 	return nil
 }
 
+// Clone returns a copy of m that owns its bytes (one copy of Raw, parsed again), for a message
+// kept after the capture buffer it came from is reused.
+func (m *Message) Clone() *Message {
+	c := &Message{}
+	if Parse(bytes.Clone(m.Raw), c) != nil {
+		// Raw always parses again; keep the error visible should that ever change.
+		c.Invalid = fmt.Errorf("%w: clone does not parse", ErrNotSIP)
+	}
+	return c
+}
+
 func (m *Message) reset() {
 	hs, ids := m.Headers[:0], m.ids[:0]
 	*m = Message{Headers: hs, ids: ids, ContentLength: -1}
@@ -133,6 +148,7 @@ func (m *Message) invalid(err error, what string, detail []byte) {
 	if m.Invalid != nil {
 		return
 	}
+	detail = clip(detail)
 	switch {
 	case what != "" && detail != nil:
 		m.Invalid = fmt.Errorf("%w: %s %q", err, what, detail)
@@ -467,7 +483,7 @@ func (m *Message) Header(name string) []byte {
 // lines and comma-separated lists ("Via: a, b" and "Via: c" give a, b, c). Commas inside quoted
 // strings and <...> do not separate values. Only headers whose grammar is a list are split: Date,
 // User-Agent, Authorization and unknown headers give each header line's value whole.
-func (m *Message) Values(name string) func(yield func([]byte) bool) {
+func (m *Message) Values(name string) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
 		id := lookupHeader(name)
 		for i, h := range m.Headers {

@@ -382,3 +382,22 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+func TestClone(t *testing.T) {
+	data := inviteWire()
+	var m Message
+	noErr(t, Parse(data, &m))
+	c := m.Clone()
+	for i := range data {
+		data[i] = 'X' // the capture buffer is reused
+	}
+	eq(t, "cloned Call-ID", c.CallID, "3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f@203.0.113.11")
+	eq(t, "cloned branch", c.Branch(), "z9hG4bK-524287-1---6f5e4d3c2b1a0f9e")
+	if c.Invalid != nil || len(c.Headers) != 16 || c.SDPBody() == nil {
+		t.Errorf("clone: %v, %d headers", c.Invalid, len(c.Headers))
+	}
+	ping := []byte("\r\n\r\n")
+	if a := testing.AllocsPerRun(50, func() { _ = Parse(ping, &m) }); a != 0 {
+		t.Errorf("a keep-alive costs %v allocations", a)
+	}
+}
