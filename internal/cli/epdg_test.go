@@ -43,23 +43,26 @@ func TestEpdgMatchesGolden(t *testing.T) {
 		{"iptables-aggregate-af41", []string{"-o", "iptables", "--aggregate", "--dscp", "af41"}},
 		{"table", nil},
 	} {
-		args := append([]string{"epdg", "--plmn", epdgTestPLMNs, "--resolver", server, "--timeout", "300ms", "--retries", "1"}, tc.args...)
-		out, errOut, code := runCLI(t, args...)
-		if code != ExitOK {
-			t.Fatalf("%s: exit %d: %s", tc.golden, code, errOut)
-		}
-		want, err := os.ReadFile(filepath.Join("..", "epdg", "testdata", "golden", tc.golden+".golden"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.ReplaceAll(out, server, "127.0.0.1:5353"); got != string(want) {
-			t.Errorf("%s: output differs from the golden file:\n%s", tc.golden, got)
-		}
-		for _, plmn := range []string{"505-997", "505-998", "505-999"} {
-			if !strings.Contains(errOut, "sigtrace epdg: "+plmn+" ") {
-				t.Errorf("%s: stderr does not report %s:\n%s", tc.golden, plmn, errOut)
+		t.Run(tc.golden, func(t *testing.T) {
+			t.Parallel() // each run waits for the silent names to time out
+			args := append([]string{"epdg", "--plmn", epdgTestPLMNs, "--resolver", server, "--timeout", "1s", "--retries", "1"}, tc.args...)
+			out, errOut, code := runCLI(t, args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
 			}
-		}
+			want, err := os.ReadFile(filepath.Join("..", "epdg", "testdata", "golden", tc.golden+".golden"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.ReplaceAll(out, server, "127.0.0.1:5353"); got != string(want) {
+				t.Errorf("output differs from the golden file:\n%s", got)
+			}
+			for _, plmn := range []string{"505-997", "505-998", "505-999"} {
+				if !strings.Contains(errOut, "sigtrace epdg: "+plmn+" ") {
+					t.Errorf("stderr does not report %s:\n%s", plmn, errOut)
+				}
+			}
+		})
 	}
 }
 
@@ -99,7 +102,7 @@ func TestEpdgKindAndMCC(t *testing.T) {
 
 func TestEpdgExitCodes(t *testing.T) {
 	server := epdgServer(t)
-	base := []string{"epdg", "--resolver", server, "--timeout", "200ms", "--retries", "0"}
+	base := []string{"epdg", "--resolver", server, "--timeout", "2s", "--retries", "0"}
 	tests := []struct {
 		name       string
 		args       []string
@@ -154,7 +157,7 @@ func TestEpdgUsageErrors(t *testing.T) {
 func TestEpdgDiffEndToEnd(t *testing.T) {
 	server := epdgServer(t)
 	state := filepath.Join(t.TempDir(), "epdg.json")
-	args := []string{"epdg", "--plmn", "505-01,505-02,505-999", "--resolver", server, "--timeout", "200ms", "--retries", "0", "-o", "cidr"}
+	args := []string{"epdg", "--plmn", "505-01,505-02,505-999", "--resolver", server, "--timeout", "1s", "--retries", "0", "-o", "cidr"}
 	run := func(extra ...string) (string, string, int) {
 		return runCLI(t, append(slices.Clone(args), extra...)...)
 	}

@@ -24,7 +24,7 @@ func indexOf(rep *Report, plmn string) int {
 }
 
 func TestDiff(t *testing.T) {
-	cur, _ := resolveTestZone(t, KindEPDG)
+	cur, _ := resolveTestZone(t)
 	same, err := Diff(cloneReport(cur), cur)
 	if err != nil || AnyChanged(same) {
 		t.Fatalf("a report against itself: %+v, %v", same, err)

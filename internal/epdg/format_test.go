@@ -44,7 +44,7 @@ const stableResolver = "127.0.0.1:5353"
 // TestGolden resolves the test zone for real and checks every output format; the firewall
 // formats are also checked by the tools that load them.
 func TestGolden(t *testing.T) {
-	rep, proxy := resolveTestZone(t, KindEPDG)
+	rep, proxy := resolveTestZone(t)
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -130,7 +130,7 @@ func checkLoads(t *testing.T, text, tool string, args ...string) {
 }
 
 func TestJSONRoundTrip(t *testing.T) {
-	rep, _ := resolveTestZone(t, KindEPDG)
+	rep, _ := resolveTestZone(t)
 	var buf bytes.Buffer
 	if err := Write(&buf, rep, Options{Format: FormatJSON}); err != nil {
 		t.Fatal(err)

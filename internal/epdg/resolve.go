@@ -198,44 +198,17 @@ func (r *Resolver) lookup(ctx context.Context, qname string, qtype uint16) looku
 			l.status, l.err = StatusServFail, "SERVFAIL from "+r.serverList()
 			return l
 		default:
-			l.status, l.err = StatusError, dns.RcodeToString[resp.Rcode]+" from "+r.serverList()
+			rcode, ok := dns.RcodeToString[resp.Rcode]
+			if !ok {
+				rcode = "rcode " + strconv.Itoa(resp.Rcode)
+			}
+			l.status, l.err = StatusError, rcode+" from "+r.serverList()
 			return l
 		}
 		asked := name
-		// Walk the chain in the answer from the name asked.
-		for {
-			next := ""
-			for _, rr := range resp.Answer {
-				if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, name) {
-					next = c.Target
-					break
-				}
-			}
-			if next == "" {
-				break
-			}
-			if seen[strings.ToLower(next)] || len(l.cnames) >= maxChain {
-				l.status, l.err = StatusError, "CNAME loop or chain longer than "+strconv.Itoa(maxChain)+" at "+strings.TrimSuffix(next, ".")
-				return l
-			}
-			seen[strings.ToLower(next)] = true
-			l.cnames = append(l.cnames, strings.TrimSuffix(next, "."))
-			name = next
-		}
-		for _, rr := range resp.Answer {
-			if !strings.EqualFold(rr.Header().Name, name) {
-				continue
-			}
-			switch v := rr.(type) {
-			case *dns.A:
-				if ip, ok := netip.AddrFromSlice(v.A.To4()); ok && qtype == dns.TypeA {
-					l.addrs = append(l.addrs, ip)
-				}
-			case *dns.AAAA:
-				if ip, ok := netip.AddrFromSlice(v.AAAA.To16()); ok && qtype == dns.TypeAAAA {
-					l.addrs = append(l.addrs, ip)
-				}
-			}
+		if name, err = l.walk(resp, name, qtype, seen); err != nil {
+			l.status, l.err = StatusError, err.Error()
+			return l
 		}
 		if len(l.addrs) > 0 || strings.EqualFold(name, asked) {
 			if len(l.addrs) > 0 {
@@ -249,6 +222,46 @@ func (r *Resolver) lookup(ctx context.Context, qname string, qtype uint16) looku
 	}
 	l.status, l.err = StatusError, "CNAME chain longer than "+strconv.Itoa(maxChain)
 	return l
+}
+
+// walk follows the CNAME chain in an answer from name, adds the chain to l.cnames and the
+// addresses of type qtype held by its end to l.addrs, and returns that end. seen holds the names
+// already on the chain, lower case, so that a loop is caught.
+func (l *lookup) walk(resp *dns.Msg, name string, qtype uint16, seen map[string]bool) (string, error) {
+	for {
+		next := ""
+		for _, rr := range resp.Answer {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, name) {
+				next = c.Target
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		if seen[strings.ToLower(next)] || len(l.cnames) >= maxChain {
+			return name, fmt.Errorf("CNAME loop or chain longer than %d at %s", maxChain, strings.TrimSuffix(next, "."))
+		}
+		seen[strings.ToLower(next)] = true
+		l.cnames = append(l.cnames, strings.TrimSuffix(next, "."))
+		name = next
+	}
+	for _, rr := range resp.Answer {
+		if !strings.EqualFold(rr.Header().Name, name) {
+			continue
+		}
+		switch v := rr.(type) {
+		case *dns.A:
+			if ip, ok := netip.AddrFromSlice(v.A.To4()); ok && qtype == dns.TypeA {
+				l.addrs = append(l.addrs, ip)
+			}
+		case *dns.AAAA:
+			if ip, ok := netip.AddrFromSlice(v.AAAA.To16()); ok && qtype == dns.TypeAAAA {
+				l.addrs = append(l.addrs, ip)
+			}
+		}
+	}
+	return name, nil
 }
 
 func (r *Resolver) serverList() string { return strings.Join(r.Servers, ", ") }
