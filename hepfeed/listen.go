@@ -1,0 +1,489 @@
+package hepfeed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sigtrace/sigtrace/decode/hep"
+)
+
+// Defaults of ListenOptions.
+const (
+	// DefaultReadBuffer is the UDP receive buffer asked for: about half a second of a 50,000
+	// packets/s feed of typical SIP, counting the kernel's per-datagram overhead.
+	DefaultReadBuffer = 64 << 20
+	// DefaultQueueBytes bounds the memory of packets received and not yet handled.
+	DefaultQueueBytes = 64 << 20
+)
+
+// drainTime is how long, once asked to stop, the listener keeps reading what the kernel already
+// holds, so that packets sent before the stop are not lost.
+const drainTime = 200 * time.Millisecond
+
+// flushInterval is how often, under a feed that never lets the queue run empty, the handler is
+// asked to flush.
+const flushInterval = 200 * time.Millisecond
+
+// ListenOptions tune a Listener.
+type ListenOptions struct {
+	// AuthKey, when set, must equal a packet's authentication key (chunk 0x0e); other packets,
+	// including HEP versions 1 and 2 and packets too broken to read, are dropped and counted.
+	AuthKey string
+	// ReadBuffer is the UDP receive buffer (SO_RCVBUF) to ask for; 0 means DefaultReadBuffer. On
+	// Linux the kernel caps it at net.core.rmem_max unless the process may override that.
+	ReadBuffer int
+	// QueueBytes bounds the memory of packets waiting for the handler; 0 means DefaultQueueBytes.
+	// When it is full, reading stops and the kernel's buffer takes the rest.
+	QueueBytes int
+}
+
+// Packet is one received HEP packet. It and what it points to are valid only during HandlePacket.
+type Packet struct {
+	Data []byte      // the packet as received
+	HEP  *hep.Packet // decoded; nil when Err is set
+	Err  error       // why Data could not be decoded (only without an AuthKey: see ListenOptions)
+	From netip.AddrPort
+	Via  int       // index in Listener.Addrs of the endpoint that received it
+	Time time.Time // when it was received
+
+	room []byte // Data with datagramHeaderMax bytes of headroom before it
+}
+
+// Handler receives packets from Listener.Run, one at a time, from one goroutine.
+type Handler interface {
+	HandlePacket(p *Packet)
+	// Flush is called when no packet is waiting, at least every 200 ms under a sustained feed, and
+	// before Run returns: the moments to flush buffered output.
+	Flush()
+}
+
+// ListenStats counts what a Listener received.
+type ListenStats struct {
+	Received     int64 // packets handed to the handler
+	Bytes        int64 // their bytes
+	AuthRejected int64 // dropped: authentication key missing or wrong
+	Malformed    int64 // not HEP, or broken HEP
+	// KernelDrops counts datagrams the kernel dropped because the receive buffer was full, as the
+	// kernel reports it with each datagram read (Linux SO_RXQ_OVFL); -1 where unknown.
+	KernelDrops int64
+	Connections int64 // TCP connections accepted
+	// Resyncs counts the times a TCP stream was not at a HEP packet and bytes were skipped.
+	Resyncs int64
+}
+
+// Listener receives HEP on UDP and TCP endpoints.
+type Listener struct {
+	opts    ListenOptions
+	authKey []byte
+	udp     []*net.UDPConn
+	tcp     []*net.TCPListener
+	addrs   []Target
+	// readBuffer is the effective receive buffer of each UDP socket (0 for TCP endpoints).
+	readBuffer []int
+
+	queue  chan *item
+	budget budget
+
+	received, bytes, authRejected, malformed atomic.Int64
+	connections, resyncs                     atomic.Int64
+	drops                                    []atomic.Int64 // per UDP socket, cumulative
+	dropsKnown                               bool
+
+	mu    sync.Mutex
+	conns map[*net.TCPConn]struct{}
+	done  bool
+}
+
+// item is a packet in the queue, in a pooled buffer with headroom.
+type item struct {
+	buf  []byte // headroom + data
+	n    int
+	from netip.AddrPort
+	via  int
+	t    time.Time
+}
+
+// Listen opens the endpoints. They receive from then on; Run hands the packets on.
+func Listen(targets []Target, opts ListenOptions) (*Listener, error) {
+	if len(targets) == 0 {
+		return nil, errors.New("hepfeed: listen: no endpoint")
+	}
+	if opts.ReadBuffer <= 0 {
+		opts.ReadBuffer = DefaultReadBuffer
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = DefaultQueueBytes
+	}
+	l := &Listener{opts: opts, authKey: []byte(opts.AuthKey), conns: make(map[*net.TCPConn]struct{})}
+	l.budget.init(max(opts.QueueBytes, 2*maxItem))
+	l.queue = make(chan *item, 1<<14)
+	ok := false
+	defer func() {
+		if !ok {
+			l.closeAll()
+		}
+	}()
+	for _, t := range targets {
+		switch t.Network {
+		case "udp":
+			a, err := net.ResolveUDPAddr("udp", t.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("hepfeed: listen %s: %w", t, err)
+			}
+			c, err := net.ListenUDP("udp", a)
+			if err != nil {
+				return nil, fmt.Errorf("hepfeed: listen %s: %w", t, err)
+			}
+			l.udp = append(l.udp, c)
+			eff, known, err := tuneUDP(c, opts.ReadBuffer)
+			if err != nil {
+				return nil, fmt.Errorf("hepfeed: listen %s: %w", t, err)
+			}
+			l.dropsKnown = known
+			l.readBuffer = append(l.readBuffer, eff)
+			l.addrs = append(l.addrs, Target{Network: "udp", Addr: c.LocalAddr().String()})
+		case "tcp":
+			a, err := net.ResolveTCPAddr("tcp", t.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("hepfeed: listen %s: %w", t, err)
+			}
+			ln, err := net.ListenTCP("tcp", a)
+			if err != nil {
+				return nil, fmt.Errorf("hepfeed: listen %s: %w", t, err)
+			}
+			l.tcp = append(l.tcp, ln)
+			l.readBuffer = append(l.readBuffer, 0)
+			l.addrs = append(l.addrs, Target{Network: "tcp", Addr: ln.Addr().String()})
+		default:
+			return nil, fmt.Errorf("hepfeed: listen %s: unknown network", t)
+		}
+	}
+	l.drops = make([]atomic.Int64, len(l.udp))
+	ok = true
+	return l, nil
+}
+
+// Addrs returns the endpoints as bound (a port 0 resolved), UDP ones first, each network in the
+// order given.
+func (l *Listener) Addrs() []Target { return l.addrs }
+
+// ReadBuffer returns the receive buffer the kernel granted the UDP socket at Addrs()[i], in bytes
+// as asked for (Linux reports twice the figure, counting its overhead; this is half that).
+func (l *Listener) ReadBuffer(i int) int { return l.readBuffer[i] }
+
+// Stats returns the counts so far. It may be called while Run runs.
+func (l *Listener) Stats() ListenStats {
+	s := ListenStats{
+		Received: l.received.Load(), Bytes: l.bytes.Load(), AuthRejected: l.authRejected.Load(),
+		Malformed: l.malformed.Load(), Connections: l.connections.Load(), Resyncs: l.resyncs.Load(),
+		KernelDrops: -1,
+	}
+	if l.dropsKnown {
+		s.KernelDrops = 0
+		for i := range l.drops {
+			s.KernelDrops += l.drops[i].Load()
+		}
+	}
+	return s
+}
+
+// Run hands every received packet to h until ctx is done, then reads for a moment more what the
+// kernel already holds, hands on everything queued, calls h.Flush, closes the endpoints and
+// returns. Run may be called once.
+func (l *Listener) Run(ctx context.Context, h Handler) error {
+	var producers sync.WaitGroup
+	for i, c := range l.udp {
+		producers.Add(1)
+		go func() {
+			defer producers.Done()
+			l.readUDP(c, i)
+		}()
+	}
+	for i, ln := range l.tcp {
+		producers.Add(1)
+		go func() {
+			defer producers.Done()
+			l.acceptTCP(ln, len(l.udp)+i, &producers)
+		}()
+	}
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stop:
+			return
+		}
+		l.shutdown()
+	}()
+	go func() {
+		producers.Wait()
+		close(l.queue)
+	}()
+
+	var p Packet
+	var pkt hep.Packet
+	lastFlush := time.Now()
+	n := 0
+	for {
+		var it *item
+		select {
+		case it = <-l.queue:
+		default:
+			h.Flush()
+			lastFlush = time.Now()
+			it = <-l.queue
+		}
+		if it == nil {
+			break
+		}
+		if n++; n&0x3ff == 0 && time.Since(lastFlush) > flushInterval {
+			h.Flush()
+			lastFlush = time.Now()
+		}
+		if l.packet(it, &p, &pkt) {
+			h.HandlePacket(&p)
+		}
+		l.budget.give(len(it.buf))
+		putBuf(it)
+	}
+	close(stop)
+	h.Flush()
+	l.closeAll()
+	return nil
+}
+
+// packet decodes a queued item into p and decides whether it is handed on.
+func (l *Listener) packet(it *item, p *Packet, pkt *hep.Packet) bool {
+	*p = Packet{Data: it.buf[datagramHeaderMax : datagramHeaderMax+it.n], From: it.from, Via: it.via, Time: it.t, room: it.buf}
+	if err := hep.Decode(p.Data, pkt); err != nil {
+		l.malformed.Add(1)
+		if len(l.authKey) > 0 {
+			return false
+		}
+		p.Err = err
+	} else {
+		if len(l.authKey) > 0 && !bytes.Equal(pkt.AuthKey, l.authKey) {
+			l.authRejected.Add(1)
+			return false
+		}
+		p.HEP = pkt
+	}
+	l.received.Add(1)
+	l.bytes.Add(int64(it.n))
+	return true
+}
+
+func (l *Listener) readUDP(c *net.UDPConn, via int) {
+	scratch := make([]byte, 0xffff)
+	oob := make([]byte, 64)
+	for {
+		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(scratch, oob)
+		if err != nil {
+			if l.stopping() {
+				return
+			}
+			// ECONNREFUSED and the like, left over from ICMP: the socket still works.
+			continue
+		}
+		if d, ok := dropCount(oob[:oobn]); ok {
+			l.drops[via].Store(int64(d))
+		}
+		it := l.newItem(n)
+		copy(it.buf[datagramHeaderMax:], scratch[:n])
+		it.from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		it.via = via
+		it.t = time.Now()
+		l.queue <- it
+	}
+}
+
+func (l *Listener) acceptTCP(ln *net.TCPListener, via int, producers *sync.WaitGroup) {
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			if l.stopping() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			time.Sleep(10 * time.Millisecond) // out of descriptors, say: do not spin
+			continue
+		}
+		l.mu.Lock()
+		if l.done {
+			l.mu.Unlock()
+			c.Close()
+			return
+		}
+		l.conns[c] = struct{}{}
+		producers.Add(1)
+		l.mu.Unlock()
+		l.connections.Add(1)
+		go func() {
+			defer producers.Done()
+			l.readTCP(c, via)
+		}()
+	}
+}
+
+// readTCP frames a stream of HEPv3 packets. Bytes that do not start a packet are skipped up to the
+// next "HEP3" magic and counted as a resync.
+func (l *Listener) readTCP(c *net.TCPConn, via int) {
+	defer func() {
+		l.mu.Lock()
+		delete(l.conns, c)
+		l.mu.Unlock()
+		c.Close()
+	}()
+	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	buf := make([]byte, 256<<10)
+	have := 0
+	lost := false
+	for {
+		n, err := c.Read(buf[have:])
+		have += n
+		off := 0
+		for off < have {
+			size, ferr := hep.PacketLength(buf[off:have])
+			if ferr != nil {
+				if !lost {
+					l.resyncs.Add(1)
+					l.malformed.Add(1)
+					lost = true
+				}
+				next := bytes.Index(buf[off+1:have], []byte("HEP3"))
+				if next < 0 {
+					// Keep a tail that may be the start of the magic.
+					off = max(off+1, have-3)
+					break
+				}
+				off += 1 + next
+				continue
+			}
+			if size == 0 {
+				break
+			}
+			lost = false
+			it := l.newItem(size)
+			copy(it.buf[datagramHeaderMax:], buf[off:off+size])
+			it.from, it.via, it.t = from, via, time.Now()
+			l.queue <- it
+			off += size
+		}
+		have = copy(buf, buf[off:have])
+		if err != nil {
+			return // EOF, a reset, or the deadline set by shutdown
+		}
+	}
+}
+
+// shutdown makes the readers stop: UDP and TCP reads end after drainTime, which lets them take
+// what the kernel already holds; no new connection is accepted.
+func (l *Listener) shutdown() {
+	l.mu.Lock()
+	l.done = true
+	conns := make([]*net.TCPConn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	deadline := time.Now().Add(drainTime)
+	for _, ln := range l.tcp {
+		ln.Close()
+	}
+	for _, c := range l.udp {
+		c.SetReadDeadline(deadline)
+	}
+	for _, c := range conns {
+		c.SetReadDeadline(deadline)
+	}
+}
+
+func (l *Listener) stopping() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.done
+}
+
+// Close closes the endpoints of a Listener whose Run will not be called.
+func (l *Listener) Close() { l.closeAll() }
+
+func (l *Listener) closeAll() {
+	for _, c := range l.udp {
+		c.Close()
+	}
+	for _, ln := range l.tcp {
+		ln.Close()
+	}
+}
+
+// Buffers come in a few sizes so that the queue's memory follows the packets' sizes.
+var bufClasses = [...]int{2 << 10, 8 << 10, 0x10000 + datagramHeaderMax}
+
+// maxItem is the largest buffer an item uses.
+const maxItem = 0x10000 + datagramHeaderMax
+
+var bufPools [len(bufClasses)]sync.Pool
+
+// newItem returns an item with room for n bytes after the headroom, waiting for the queue's
+// memory budget.
+func (l *Listener) newItem(n int) *item {
+	c := 0
+	for n+datagramHeaderMax > bufClasses[c] {
+		c++
+	}
+	l.budget.take(bufClasses[c])
+	it, _ := bufPools[c].Get().(*item)
+	if it == nil {
+		it = &item{buf: make([]byte, bufClasses[c])}
+	}
+	it.n = n
+	return it
+}
+
+func putBuf(it *item) {
+	for c, size := range bufClasses {
+		if len(it.buf) == size {
+			bufPools[c].Put(it)
+			return
+		}
+	}
+}
+
+// budget is a counting semaphore over bytes.
+type budget struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	free int
+}
+
+func (b *budget) init(n int) {
+	b.free = n
+	b.cond.L = &b.mu
+}
+
+func (b *budget) take(n int) {
+	b.mu.Lock()
+	for b.free < n {
+		b.cond.Wait()
+	}
+	b.free -= n
+	b.mu.Unlock()
+}
+
+func (b *budget) give(n int) {
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast() // waiters need different sizes: wake them all
+}
