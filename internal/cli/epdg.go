@@ -83,8 +83,9 @@ so that a scheduled job never loads an empty list.
 
 --diff PREVIOUS.json compares with an earlier json report and writes the added (+) and removed
 (-) addresses per operator to stderr. Addresses missing after a failed lookup (timeout,
-servfail, error) are reported as not confirmed and do not count as removed. --save FILE writes
-this run's json report to FILE (after reading --diff, so both may name the same file).
+servfail, error) are reported as not confirmed and do not count as removed; addresses of an
+operator whose earlier lookup failed count as added. --save FILE writes this run's json report
+to FILE (after reading --diff, so both may name the same file), unless nothing resolved.
 
 Exit status: 0 when at least one address resolved; 1 when none did, or with --strict when any
 operator's status is not ok; 4 when --diff found added or removed addresses (1 wins over 4).`,
