@@ -2,7 +2,6 @@ package synth
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -61,7 +60,6 @@ func Generate(cfg Config, w io.Writer, truth io.Writer) (Stats, error) {
 	}
 	if truth != nil {
 		g.tw = bufio.NewWriterSize(truth, 256<<10)
-		g.enc = json.NewEncoder(g.tw)
 	}
 	if cfg.RTPShare > 0 {
 		g.rtpRatio = cfg.RTPShare / (1 - cfg.RTPShare)
@@ -78,7 +76,8 @@ type gen struct {
 	topo     *topology
 	cw       *capWriter
 	tw       *bufio.Writer
-	enc      *json.Encoder
+	rw       recordWriter
+	line     []byte
 	r        rng // arrivals
 	h        srcHeap
 	free     []*call
@@ -138,13 +137,26 @@ func (h *srcHeap) push(at int64, s source) {
 	}
 }
 
+// replaceTop gives the first source a new time and restores the order.
+func (h *srcHeap) replaceTop(at int64, s source) {
+	h.ord++
+	h.items[0] = srcItem{at: at, ord: h.ord, src: s}
+	h.down(0)
+}
+
 func (h *srcHeap) pop() srcItem {
 	top := h.items[0]
 	n := len(h.items) - 1
 	h.items[0] = h.items[n]
 	h.items[n] = srcItem{}
 	h.items = h.items[:n]
-	for i := 0; ; {
+	h.down(0)
+	return top
+}
+
+func (h *srcHeap) down(i int) {
+	n := len(h.items)
+	for {
 		l, m := 2*i+1, i
 		if l < n && h.less(l, m) {
 			m = l
@@ -158,13 +170,10 @@ func (h *srcHeap) pop() srcItem {
 		h.items[i], h.items[m] = h.items[m], h.items[i]
 		i = m
 	}
-	return top
 }
 
 func (g *gen) run() error {
-	if err := g.cw.header(); err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
+	g.cw.header()
 	start := g.cfg.Start.UnixMicro()
 	g.arriving = g.cfg.Calls > 0
 	if g.arriving {
@@ -172,17 +181,26 @@ func (g *gen) run() error {
 	}
 	g.addKeepalives(start)
 	for len(g.h.items) > 0 && g.err == nil {
-		it := g.h.pop()
-		next, more := it.src.fire(g, it.at)
+		top := &g.h.items[0]
+		src, at := top.src, top.at
+		next, more := src.fire(g, at)
+		// A source that is still first fires again at once; the order is the heap's
+		// all the same, since a re-queued source would go after any equal time.
+		for more && g.err == nil && (len(g.h.items) == 1 || next < g.h.items[1].at && (len(g.h.items) == 2 || next < g.h.items[2].at)) {
+			at = next
+			next, more = src.fire(g, at)
+		}
 		if more {
-			g.h.push(next, it.src)
+			g.h.replaceTop(next, src)
+		} else {
+			g.h.pop()
 		}
 	}
 	if g.err != nil {
 		return g.err
 	}
 	if err := g.cw.flush(); err != nil {
-		return fmt.Errorf("synth: %w", err)
+		return fmt.Errorf("synth: write: %w", err)
 	}
 	if g.tw != nil {
 		if err := g.tw.Flush(); err != nil {
@@ -258,8 +276,9 @@ func (c *call) fire(g *gen, now int64) (int64, bool) {
 	}
 	g.open--
 	g.stats.Calls++
-	if g.enc != nil {
-		if err := g.enc.Encode(&c.rec); err != nil && g.err == nil {
+	if g.tw != nil {
+		g.line = g.rw.appendRecord(g.line[:0], &c.rec)
+		if _, err := g.tw.Write(g.line); err != nil && g.err == nil {
 			g.err = fmt.Errorf("synth: truth: %w", err)
 		}
 	}

@@ -1,21 +1,23 @@
 package synth
 
 import (
-	"bufio"
 	"encoding/binary"
 	"io"
 )
 
-// capWriter writes frames (Ethernet / IPv4 / UDP) to a pcap or pcapng stream. Each frame is
-// assembled in one reused buffer: the caller appends the UDP payload after room left for the
-// record and protocol headers, then packet fills those headers in place.
+// capWriter writes frames (Ethernet / IPv4 / UDP) to a pcap or pcapng stream. Frames are
+// built in place in its output buffer: payload leaves room for the record and protocol
+// headers, the caller appends the UDP payload, and packet fills the headers in. Nothing is
+// copied on the way to the writer.
 type capWriter struct {
-	w    *bufio.Writer
-	ng   bool
-	pre  int // bytes before the UDP payload
-	buf  []byte
-	ipID uint16
-	n    int64 // bytes written
+	w     io.Writer
+	ng    bool
+	pre   int    // bytes before the UDP payload
+	out   []byte // pending output
+	start int    // where the frame being built starts in out
+	ipID  uint16
+	n     int64 // bytes written or pending
+	err   error
 }
 
 const (
@@ -25,20 +27,20 @@ const (
 	pcapRec  = 16 // pcap record header
 	ngEPB    = 28 // pcapng Enhanced Packet Block before the data
 	maxFrame = 9000
+	outSize  = 1 << 20
 )
 
 func newCapWriter(w io.Writer, f Format) *capWriter {
-	cw := &capWriter{w: bufio.NewWriterSize(w, 1<<20), ng: f == PCAPNG}
+	cw := &capWriter{w: w, ng: f == PCAPNG, out: make([]byte, 0, outSize)}
 	cw.pre = pcapRec + ethLen + ipLen + udpLen
 	if cw.ng {
 		cw.pre = ngEPB + ethLen + ipLen + udpLen
 	}
-	cw.buf = make([]byte, cw.pre, maxFrame)
 	return cw
 }
 
 // header writes the file header.
-func (cw *capWriter) header() error {
+func (cw *capWriter) header() {
 	var h []byte
 	if cw.ng {
 		h = make([]byte, 0, 48)
@@ -67,9 +69,8 @@ func (cw *capWriter) header() error {
 		h = binary.LittleEndian.AppendUint32(h, 65535)
 		h = binary.LittleEndian.AppendUint32(h, 1) // LINKTYPE_ETHERNET
 	}
-	n, err := cw.w.Write(h)
-	cw.n += int64(n)
-	return err
+	cw.out = append(cw.out, h...)
+	cw.n += int64(len(h))
 }
 
 // frameSize returns the bytes a frame with a UDP payload of n bytes takes in the file.
@@ -80,20 +81,27 @@ func (cw *capWriter) frameSize(n int) int {
 	return cw.pre + n
 }
 
-// payload returns the frame buffer, ready for the UDP payload to be appended.
-func (cw *capWriter) payload() []byte { return cw.buf[:cw.pre] }
+// payload returns the output buffer extended by room for the headers; the caller appends
+// the UDP payload (at most maxFrame bytes) and passes the result to packet.
+func (cw *capWriter) payload() []byte {
+	if cap(cw.out)-len(cw.out) < maxFrame+cw.pre+8 {
+		cw.flush()
+	}
+	cw.start = len(cw.out)
+	return cw.out[:cw.start+cw.pre]
+}
 
 func mac(b []byte, ip [4]byte) {
 	b[0], b[1] = 0x02, 0x00 // locally administered
 	copy(b[2:6], ip[:])
 }
 
-// packet completes the frame b (from payload, with the UDP payload appended) and writes it.
-// It returns the bytes written.
+// packet completes the frame at the end of b (from payload, with the UDP payload appended).
+// It returns the frame's size in the file and the first write error met so far.
 func (cw *capWriter) packet(b []byte, us int64, src, dst [4]byte, sport, dport uint16, tos byte) (int, error) {
-	n := len(b) - cw.pre
+	n := len(b) - cw.start - cw.pre
 	wire := ethLen + ipLen + udpLen + n
-	h := b[:cw.pre]
+	h := b[cw.start : cw.start+cw.pre]
 	sec, usec := uint64(us/1e6), uint64(us%1e6)
 	var p []byte // the Ethernet frame's place in h
 	if cw.ng {
@@ -136,10 +144,10 @@ func (cw *capWriter) packet(b []byte, us int64, src, dst [4]byte, sport, dport u
 	binary.BigEndian.PutUint16(udp[2:], dport)
 	binary.BigEndian.PutUint16(udp[4:], uint16(udpLen+n))
 	udp[6], udp[7] = 0, 0 // no checksum, which IPv4 allows
-	cw.buf = b[:cw.pre]
-	w, err := cw.w.Write(b)
-	cw.n += int64(w)
-	return w, err
+	size := len(b) - cw.start
+	cw.out = b
+	cw.n += int64(size)
+	return size, cw.err
 }
 
 // ipChecksum is the one's-complement sum over the IPv4 header (checksum field zero).
@@ -154,4 +162,11 @@ func ipChecksum(h []byte) uint16 {
 	return ^uint16(s)
 }
 
-func (cw *capWriter) flush() error { return cw.w.Flush() }
+// flush writes the pending output; after an error it keeps the error and drops output.
+func (cw *capWriter) flush() error {
+	if cw.err == nil && len(cw.out) > 0 {
+		_, cw.err = cw.w.Write(cw.out)
+	}
+	cw.out = cw.out[:0]
+	return cw.err
+}
