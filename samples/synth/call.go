@@ -173,7 +173,7 @@ func (p *planner) bResp(leg int, t int64, callee bool, status uint16, m uint8, c
 	p.add(s)
 }
 
-// inDialog is a request and its 2xx inside a B-leg; it returns the time of the response.
+// bTrans is a request and its 2xx inside a B-leg; it returns the time of the response.
 func (p *planner) bTrans(leg int, t int64, callee bool, m uint8, arg uint8, sdpReq, sdpResp uint8) int64 {
 	side := 0
 	if callee {
@@ -185,7 +185,11 @@ func (p *planner) bTrans(leg int, t int64, callee bool, m uint8, arg uint8, sdpR
 		s.flags |= fCallee
 	}
 	p.add(s)
-	s.at += p.uad()
+	if callee {
+		s.at += p.c5d() // the class-5 node answers the phone
+	} else {
+		s.at += p.uad()
+	}
 	s.flags |= fResp
 	s.status = 200
 	if m == mREFER {
@@ -556,10 +560,9 @@ func (p *planner) hold(t int64, dir uint8, kind string, propagate bool) int64 {
 // phone hangs up once the target answers. The call then ends between carrier and target.
 func (p *planner) transfer(st *callState, t int64, b1 *Leg) Leg {
 	c := p.c
-	p.bTrans(legB1, t, true, mREFER, 0, 0, 0)
-	tn := t + p.c5d()
+	tn := p.bTrans(legB1, t, true, mREFER, 0, 0, 0) + p.r.span(100, 500, 5000)
 	p.bTrans(legB1, tn, false, mNOTIFY, 0, 0, 0)
-	t2 := tn + p.c5d()
+	t2 := tn + p.r.span(200, 800, 5000)
 	b2 := p.bLeg(st, legB2, t2)
 	c.rec.Events = append(c.rec.Events,
 		Event{Type: "refer", Time: usTime(t), Leg: c.id[legB1], Target: "sip:" + c.ph[legB2].ext + "@" + c.node.ip},

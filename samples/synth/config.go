@@ -118,7 +118,7 @@ type Config struct {
 // and easy to read in Wireshark.
 func DemoConfig() Config {
 	return Config{
-		Calls: 50, Seed: 7, RTPShare: 0.05, EachAtLeast: 2,
+		Calls: 50, Seed: 117, RTPShare: 0.05, EachAtLeast: 2,
 		CPS: 1, MeanTalk: 8 * time.Second, RTPBurst: 400 * time.Millisecond,
 		Keepalive: 30 * time.Second,
 		Mix:       Mix{Busy: 1, NotFound: 8, Unavailable: 2},
