@@ -79,3 +79,20 @@ func TestTshark(t *testing.T) {
 		}
 	}
 }
+
+// TestClass45Copy checks the bundled class45 capture is the shared one, byte for byte.
+func TestClass45Copy(t *testing.T) {
+	for _, name := range []string{"class45.pcapng", "class45-hep-feed.pcap", "truth.json"} {
+		shared, err := os.ReadFile(corpus.Path(t, filepath.Join("class45", name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundled, err := os.ReadFile(filepath.Join("..", "class45", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(shared, bundled) {
+			t.Errorf("samples/class45/%s differs from the shared sample", name)
+		}
+	}
+}
