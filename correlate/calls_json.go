@@ -1,0 +1,151 @@
+package correlate
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/sigtrace/sigtrace/internal/render"
+)
+
+// AppendJSON appends the call record as one JSON object (no newline): call_id, outcome,
+// final_status, invite_time, ringing_time, answer_time, end_time, end_reason, ended_by,
+// billable_seconds, duration_seconds, pdd_seconds, legs, events, and evicted when set. Times are
+// RFC 3339 UTC with microseconds; absent times, zero numbers and empty strings are omitted.
+func (c *Call) AppendJSON(b []byte) []byte {
+	b = append(b, `{"call_id":`...)
+	b = render.AppendJSONString(b, c.CallID)
+	b = jsonStr(b, "outcome", string(c.Outcome))
+	b = jsonInt(b, "final_status", c.FinalStatus)
+	b = jsonTime(b, "invite_time", c.InviteTime)
+	b = jsonTime(b, "ringing_time", c.RingingTime)
+	b = jsonTime(b, "answer_time", c.AnswerTime)
+	b = jsonTime(b, "end_time", c.EndTime)
+	b = jsonStr(b, "end_reason", c.EndReason)
+	b = jsonStr(b, "ended_by", c.EndedBy)
+	b = jsonSeconds(b, "billable_seconds", c.BillableSeconds())
+	b = jsonSeconds(b, "duration_seconds", c.DurationSeconds())
+	b = jsonSeconds(b, "pdd_seconds", c.PDDSeconds())
+	b = append(b, `,"legs":[`...)
+	for i := range c.Legs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = c.Legs[i].appendJSON(b)
+	}
+	b = append(b, ']')
+	if len(c.Events) > 0 {
+		b = append(b, `,"events":[`...)
+		for i := range c.Events {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = c.Events[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if c.Evicted {
+		b = append(b, `,"evicted":true`...)
+	}
+	return append(b, '}')
+}
+
+func (l *Leg) appendJSON(b []byte) []byte {
+	b = append(b, `{"call_id":`...)
+	b = render.AppendJSONString(b, l.CallID)
+	b = jsonStr(b, "role", string(l.Role))
+	b = jsonStr(b, "parent_call_id", l.ParentCallID)
+	b = jsonStr(b, "link", l.Link)
+	b = append(b, `,"hops":[`...)
+	for i, h := range l.Hops {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"src":"`...)
+		b = h.Src.AppendTo(b)
+		b = append(b, `","dst":"`...)
+		b = h.Dst.AppendTo(b)
+		b = append(b, `","transport":"`...)
+		b = append(b, h.Transport.String()...)
+		b = append(b, `"}`...)
+	}
+	b = append(b, ']')
+	b = jsonStr(b, "from", l.From)
+	b = jsonStr(b, "to", l.To)
+	b = jsonStr(b, "request_uri", l.RequestURI)
+	b = jsonStr(b, "outcome", string(l.Outcome))
+	b = jsonInt(b, "final_status", l.FinalStatus)
+	b = jsonTime(b, "invite_time", l.InviteTime)
+	b = jsonTime(b, "ringing_time", l.RingingTime)
+	b = jsonTime(b, "answer_time", l.AnswerTime)
+	b = jsonTime(b, "end_time", l.EndTime)
+	b = jsonStr(b, "end_reason", l.EndReason)
+	b = jsonStr(b, "ended_by", l.EndedBy)
+	b = jsonInt(b, "messages", l.Messages)
+	b = jsonInt(b, "transactions", l.Transactions)
+	b = jsonInt(b, "retransmissions", l.Retransmissions)
+	if l.EarlyDialogs > 1 {
+		b = jsonInt(b, "early_dialogs", l.EarlyDialogs)
+	}
+	if l.Partial {
+		b = append(b, `,"partial":true`...)
+	}
+	b = jsonInt(b, "frame", l.Frame)
+	return append(b, '}')
+}
+
+func (e *CallEvent) appendJSON(b []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = render.AppendJSONString(b, string(e.Type))
+	b = jsonTime(b, "time", e.Time)
+	b = jsonStr(b, "leg", e.Leg)
+	b = jsonInt(b, "frame", e.Frame)
+	b = jsonStr(b, "digit", e.Digit)
+	b = jsonStr(b, "source", e.Source)
+	b = jsonStr(b, "target", e.Target)
+	b = jsonInt(b, "status", e.Status)
+	b = jsonInt(b, "result", e.Result)
+	b = jsonStr(b, "from_leg", e.FromLeg)
+	return append(b, '}')
+}
+
+func jsonStr(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return render.AppendJSONString(b, v)
+}
+
+func jsonInt(b []byte, name string, v int) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, int64(v), 10)
+}
+
+func jsonTime(b []byte, name string, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":"`...)
+	b = render.AppendTime(b, t)
+	return append(b, '"')
+}
+
+// jsonSeconds writes seconds with at most six decimals (times are kept to the microsecond).
+func jsonSeconds(b []byte, name string, v float64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
+}
