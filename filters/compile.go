@@ -479,6 +479,11 @@ func (c *compiler) comparison(n *ast.BinaryNode) (boolFn, error) {
 			test = func(a, _ value) bool { return re.MatchString(a.s) }
 		}
 	}
+	if op == "==" {
+		if f := fastEqual(l, r); f != nil {
+			return f, nil
+		}
+	}
 	return sidesTest(l, r, test, op == "!="), nil
 }
 
@@ -540,6 +545,30 @@ func sidesTest(l, r operand, test func(a, b value) bool, negate bool) boolFn {
 		}
 		return negate && present
 	}
+}
+
+// fastEqual specialises field == constant for text and numbers, the commonest comparisons, to
+// spare an indirect call per evaluation; nil when it does not apply.
+func fastEqual(l, r operand) boolFn {
+	if l.sides != 1 || !r.konst || r.prefix.IsValid() || l.kind != r.kind {
+		return nil
+	}
+	lg := l.get
+	switch l.kind {
+	case kStr:
+		ks := r.cv.s
+		return func(x *ctx) bool {
+			v, ok := lg(x, 0)
+			return ok && v.s == ks
+		}
+	case kNum:
+		kn := r.cv.n
+		return func(x *ctx) bool {
+			v, ok := lg(x, 0)
+			return ok && v.n == kn
+		}
+	}
+	return nil
 }
 
 func equal(k kind) func(a, b value) bool {
