@@ -70,10 +70,14 @@ func (d *dnsInfo) readName(b []byte, off int) (int, bool) {
 		case l&0xc0 != 0:
 			return 0, false // obsolete label types
 		default:
-			if off+1+l > len(b) || len(d.qname)+l > 255 {
+			dot := 0
+			if len(d.qname) > 0 {
+				dot = 1
+			}
+			if off+1+l > len(b) || len(d.qname)+dot+l > 255 {
 				return 0, false
 			}
-			if len(d.qname) > 0 {
+			if dot == 1 {
 				d.qname = append(d.qname, '.')
 			}
 			d.qname = append(d.qname, b[off+1:off+1+l]...)
