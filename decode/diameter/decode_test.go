@@ -386,3 +386,15 @@ func TestAVPFlagsText(t *testing.T) {
 		t.Error("bad flag letter accepted")
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	msgs := sampleMessages(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, m := range msgs {
+			if _, err := Decode(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
