@@ -189,6 +189,8 @@ func (c *compiler) boolean(n ast.Node) (boolFn, error) {
 		for i := 0; i < sides; i++ {
 			if _, ok := get(x, i); ok {
 				return true
+			} else if sides == manySides {
+				break
 			}
 		}
 		return false
@@ -380,6 +382,9 @@ func (c *compiler) call(n *ast.CallNode) (operand, error) {
 	if err != nil {
 		return operand{}, err
 	}
+	if f.args != nil && !slices.Contains(f.args, s) {
+		return operand{}, c.errAt(n.Arguments[0], "%s: unknown argument %q (want one of %s)", f.Name, s, strings.Join(f.args, ", "))
+	}
 	return operand{kind: f.kind, sides: 1, get: f.fn(s), desc: f.Name + "(" + strconv.Quote(s) + ")", field: f}, nil
 }
 
@@ -514,6 +519,9 @@ func sidesTest(l, r operand, test func(a, b value) bool, negate bool) boolFn {
 			for i := 0; i < ls; i++ {
 				v, ok := lg(x, i)
 				if !ok {
+					if ls == manySides {
+						break
+					}
 					continue
 				}
 				present = true
@@ -530,11 +538,17 @@ func sidesTest(l, r operand, test func(a, b value) bool, negate bool) boolFn {
 		for i := 0; i < ls; i++ {
 			a, ok := lg(x, i)
 			if !ok {
+				if ls == manySides {
+					break
+				}
 				continue
 			}
 			for j := 0; j < rs; j++ {
 				b, ok := rg(x, j)
 				if !ok {
+					if rs == manySides {
+						break
+					}
 					continue
 				}
 				present = true

@@ -42,6 +42,7 @@ func TestErrors(t *testing.T) {
 		{`len(sip.method) > 3`, `function len is not supported in filters`, 1},
 		{`sip ? dns : diameter`, `a conditional is not a condition`, 1},
 		{``, `empty expression`, 1},
+		{`call.has("holdd")`, `call.has: unknown argument "holdd" (want one of dtmf, hold, unhold, refer, park, transfer, forward)`, 10},
 	}
 	for _, tt := range tests {
 		_, err := Compile(tt.expr)

@@ -1,14 +1,15 @@
 package filters
 
 import (
+	"math"
 	"net/netip"
 	"sort"
 	"strings"
-	"time"
 	"unsafe"
 
 	mdns "github.com/miekg/dns"
 
+	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/decode/diameter"
 	"github.com/sigtrace/sigtrace/decode/sip"
@@ -40,6 +41,9 @@ type value struct {
 	b   bool
 }
 
+// manySides marks a field with a variable number of values: its getter reports !ok past the last.
+const manySides = math.MaxInt
+
 // getter reads one side of a field (side is 0, or 0 and 1 for two-sided fields); ok is false when
 // the field is absent.
 type getter func(c *ctx, side int) (v value, ok bool)
@@ -59,38 +63,23 @@ type Field struct {
 	get   getter
 	// enum maps names accepted in place of numbers (dns.qry.type == "SRV").
 	enum map[string]float64
-	// fn builds the getter of a function field from its constant string argument.
-	fn func(arg string) getter
-}
-
-// Call is what call fields read from a call record.
-type Call interface {
-	// ID is the call's identifier (the Call-ID of its first leg).
-	ID() string
-	// Outcome is how the call ended: answered, busy, failed, cancelled, ...
-	Outcome() string
-	// Duration is the talk time (answer to end); zero when never answered.
-	Duration() time.Duration
-	From() string
-	To() string
-	// Legs is the number of SIP dialogs (class-4/class-5 legs) the call spans.
-	Legs() int
-	// Has reports whether an event (a method, a status code such as "503", "hold", "dtmf", ...)
-	// occurred in the call.
-	Has(event string) bool
+	// fn builds the getter of a function field from its constant string argument; args, when set,
+	// lists the arguments it accepts.
+	fn   func(arg string) getter
+	args []string
 }
 
 // ctx is the state of one evaluation: the message or call being matched and lazily decoded extras.
 type ctx struct {
 	m    *decode.Message
-	call Call
+	call *correlate.Call
 
 	dnsDone bool
 	dnsOK   bool
 	dns     dnsInfo
 }
 
-func (c *ctx) reset(m *decode.Message, call Call) {
+func (c *ctx) reset(m *decode.Message, call *correlate.Call) {
 	c.m, c.call, c.dnsDone = m, call, false
 }
 
@@ -174,7 +163,7 @@ func msgField(f func(m *decode.Message, side int) (value, bool)) getter {
 	}
 }
 
-func callField(f func(call Call) (value, bool)) getter {
+func callField(f func(call *correlate.Call) (value, bool)) getter {
 	return func(c *ctx, _ int) (value, bool) {
 		if c.call == nil {
 			return value{}, false
@@ -391,17 +380,56 @@ func init() {
 	def("dns.count.answers", "number", "ANCOUNT", dnsField(func(d *dnsInfo) (value, bool) { return num(float64(d.ancount)) }))
 
 	// Calls.
-	def("call.id", "string", "the call's identifier (Call-ID of its first leg)", callField(func(c Call) (value, bool) { return nonEmpty(c.ID()) }))
-	def("call.outcome", "string", `how the call ended ("answered", "busy", "failed", "cancelled"...)`, callField(func(c Call) (value, bool) { return nonEmpty(c.Outcome()) }))
-	def("call.duration", "number", "talk time in seconds (0 when never answered)", callField(func(c Call) (value, bool) { return num(c.Duration().Seconds()) }))
-	def("call.from", "string", "calling user", callField(func(c Call) (value, bool) { return nonEmpty(c.From()) }))
-	def("call.to", "string", "called user", callField(func(c Call) (value, bool) { return nonEmpty(c.To()) }))
-	def("call.legs", "number", "number of legs (dialogs) of the call", callField(func(c Call) (value, bool) { return num(float64(c.Legs())) }))
-	ch := def("call.has", "bool", `call.has("event"): the call saw that event (a method, a status code, "hold", "dtmf"...)`, nil)
+	def("call.id", "string", "the call's identifier: the Call-ID of its root leg", callField(func(c *correlate.Call) (value, bool) { return nonEmpty(c.CallID) }))
+	def("call.call_id", "string", "the Call-ID of any of the call's legs", nil).get = func(c *ctx, side int) (value, bool) {
+		if c.call == nil || side >= len(c.call.Legs) {
+			return value{}, false
+		}
+		return str(c.call.Legs[side].CallID)
+	}
+	fieldIndex["call.call_id"].sides = manySides
+	def("call.outcome", "string", `how the call ended for the caller: "answered", "busy", "cancelled", "rejected", "failed", "no-answer", "in-progress"`,
+		callField(func(c *correlate.Call) (value, bool) { return nonEmpty(string(c.Outcome)) }))
+	def("call.status", "number", "final status of the root leg's INVITE (absent when none was seen)", callField(func(c *correlate.Call) (value, bool) {
+		return value{n: float64(c.FinalStatus)}, c.FinalStatus != 0
+	}))
+	def("call.duration", "number", "talk time in seconds, answer to end (0 when not answered)", callField(func(c *correlate.Call) (value, bool) { return num(c.BillableSeconds()) }), "call.billable")
+	def("call.total_duration", "number", "INVITE to end in seconds (0 while not ended)", callField(func(c *correlate.Call) (value, bool) { return num(c.DurationSeconds()) }))
+	def("call.pdd", "number", "post-dial delay in seconds (INVITE to first 18x or final response)", callField(func(c *correlate.Call) (value, bool) { return num(c.PDDSeconds()) }))
+	def("call.start", "time", "time of the root leg's INVITE", callField(func(c *correlate.Call) (value, bool) {
+		return value{t: c.InviteTime.UnixNano()}, !c.InviteTime.IsZero()
+	}))
+	def("call.from", "string", "calling user (From user part of the root leg)", callField(func(c *correlate.Call) (value, bool) {
+		if len(c.Legs) == 0 {
+			return value{}, false
+		}
+		return nonEmpty(c.Legs[0].From)
+	}))
+	def("call.to", "string", "called user (To user part of the root leg)", callField(func(c *correlate.Call) (value, bool) {
+		if len(c.Legs) == 0 {
+			return value{}, false
+		}
+		return nonEmpty(c.Legs[0].To)
+	}))
+	def("call.legs", "number", "number of legs (SIP dialogs) of the call", callField(func(c *correlate.Call) (value, bool) { return num(float64(len(c.Legs))) }))
+	def("call.end_reason", "string", `how the call ended: "BYE", "CANCEL", "final response", "timeout"`, callField(func(c *correlate.Call) (value, bool) { return nonEmpty(c.EndReason) }))
+	def("call.ended_by", "string", `who ended it: "calling-side" or "called-side"`, callField(func(c *correlate.Call) (value, bool) { return nonEmpty(c.EndedBy) }))
+	def("call.evicted", "bool", "dropped from memory before it ended (too many open calls)", callField(func(c *correlate.Call) (value, bool) { return boolean(c.Evicted) }))
+	ch := def("call.has", "bool", `call.has("event"): the call saw that event: dtmf, hold, unhold, refer, park, transfer, forward`, nil)
 	ch.Func = true
 	ch.fn = func(event string) getter {
-		return callField(func(c Call) (value, bool) { return boolean(c.Has(event)) })
+		ev := correlate.EventType(event)
+		return callField(func(c *correlate.Call) (value, bool) {
+			for i := range c.Events {
+				if c.Events[i].Type == ev {
+					return boolean(true)
+				}
+			}
+			return boolean(false)
+		})
 	}
+	ch.args = []string{string(correlate.EventDTMF), string(correlate.EventHold), string(correlate.EventUnhold), string(correlate.EventRefer),
+		string(correlate.EventPark), string(correlate.EventTransfer), string(correlate.EventForward)}
 
 	sort.Slice(fields, func(i, j int) bool { return fields[i].Name < fields[j].Name })
 }

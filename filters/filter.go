@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 )
 
@@ -42,7 +43,7 @@ func (f *Filter) MatchMessage(m *decode.Message) bool {
 // the call's messages matches (the call's fields are visible in each evaluation, so
 // call.legs > 1 and sip.status == 503 finds multi-leg calls that saw a 503); otherwise when the
 // call's fields match. With no messages given, message fields are absent.
-func (f *Filter) MatchCall(call Call, msgs ...*decode.Message) bool {
+func (f *Filter) MatchCall(call *correlate.Call, msgs ...*decode.Message) bool {
 	if f == nil {
 		return true
 	}
@@ -61,7 +62,7 @@ func (f *Filter) MatchCall(call Call, msgs ...*decode.Message) bool {
 // MatchMessageOf evaluates the expression on one message of a call, with the call's fields
 // visible: a streaming alternative to MatchCall for callers that do not keep messages (a call
 // matches when any of its messages does).
-func (f *Filter) MatchMessageOf(call Call, m *decode.Message) bool {
+func (f *Filter) MatchMessageOf(call *correlate.Call, m *decode.Message) bool {
 	if f == nil {
 		return true
 	}

@@ -9,6 +9,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 
+	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/decode/sip"
 	"github.com/sigtrace/sigtrace/internal/corpus"
@@ -77,28 +78,6 @@ func nxdomain(m *mdns.Msg) {
 	m.SetRcode(q, mdns.RcodeNameError)
 }
 
-type testCall struct {
-	id, outcome, from, to string
-	dur                   time.Duration
-	legs                  int
-	events                []string
-}
-
-func (c *testCall) ID() string              { return c.id }
-func (c *testCall) Outcome() string         { return c.outcome }
-func (c *testCall) Duration() time.Duration { return c.dur }
-func (c *testCall) From() string            { return c.from }
-func (c *testCall) To() string              { return c.to }
-func (c *testCall) Legs() int               { return c.legs }
-func (c *testCall) Has(e string) bool {
-	for _, x := range c.events {
-		if x == e {
-			return true
-		}
-	}
-	return false
-}
-
 type fieldCase struct {
 	expr string
 	want bool
@@ -149,7 +128,7 @@ func TestMessageFields(t *testing.T) {
 			{`diameter.cmd.code != 280`, false}, {`dns.qry.name`, false},
 			{`sip.method in ["INVITE", "BYE"]`, true}, {`sip.method not in ["INVITE", "BYE"]`, false},
 			{`sip.status in 400..699`, false}, {`not (sip.status in 400..699)`, true},
-			{`call.outcome == "busy"`, false}, {`call.has("486")`, false},
+			{`call.outcome == "busy"`, false}, {`call.has("hold")`, false},
 		}},
 		{"486", resp, []fieldCase{
 			{`sip.status == 486`, true}, {`sip.status_code >= 400 and sip.status < 500`, true}, {`sip.status in 400..499`, true},
@@ -190,33 +169,52 @@ func TestMessageFields(t *testing.T) {
 }
 
 func TestCallFields(t *testing.T) {
-	call := &testCall{id: "call-1@10.1.2.3", outcome: "busy", from: "alice", to: "+4930123", dur: 0, legs: 2, events: []string{"INVITE", "486"}}
-	talk := &testCall{id: "c2", outcome: "answered", from: "bob", to: "carol", dur: 95 * time.Second, legs: 1}
+	t1 := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	busyCall := &correlate.Call{CallID: "call-1@10.1.2.3", Outcome: correlate.Busy, FinalStatus: 486, InviteTime: t1,
+		RingingTime: t1.Add(2 * time.Second), EndTime: t1.Add(5 * time.Second), EndReason: correlate.EndFinalResponse,
+		Legs: []correlate.Leg{{CallID: "call-1@10.1.2.3", From: "alice", To: "+4930123"}, {CallID: "b-leg-7", From: "alice", To: "4930123"}}}
+	talk := &correlate.Call{CallID: "c2", Outcome: correlate.Answered, FinalStatus: 200, InviteTime: t1, AnswerTime: t1.Add(3 * time.Second),
+		EndTime: t1.Add(98 * time.Second), EndReason: correlate.EndBYE, EndedBy: correlate.CalledSide, Evicted: true,
+		Legs:   []correlate.Leg{{CallID: "c2", From: "bob", To: "carol"}},
+		Events: []correlate.CallEvent{{Type: correlate.EventHold}, {Type: correlate.EventUnhold}}}
 	inv := sipMessage(t, invite, "10.1.2.3:5060", "192.0.2.7:5060")
 	resp := sipMessage(t, busy, "192.0.2.7:5060", "10.1.2.3:5060")
 	tests := []struct {
 		expr        string
-		call        Call
+		call        *correlate.Call
 		msgs        []*decode.Message
 		want        bool
 		usesMessage bool
 	}{
-		{`call.outcome == "busy"`, call, nil, true, false},
-		{`call.id == "call-1@10.1.2.3"`, call, nil, true, false},
-		{`call.from == "alice" and call.to == "+4930123"`, call, nil, true, false},
-		{`call.legs > 1`, call, nil, true, false},
+		{`call.outcome == "busy"`, busyCall, nil, true, false},
+		{`call.outcome == "busy"`, talk, nil, false, false},
+		{`call.id == "call-1@10.1.2.3"`, busyCall, nil, true, false},
+		{`call.call_id == "b-leg-7"`, busyCall, nil, true, false},
+		{`call.call_id == "b-leg-7"`, talk, nil, false, false},
+		{`call.call_id != "c2"`, talk, nil, false, false},
+		{`call.from == "alice" and call.to == "+4930123"`, busyCall, nil, true, false},
+		{`call.legs > 1`, busyCall, nil, true, false},
 		{`call.legs > 1`, talk, nil, false, false},
-		{`call.duration > 90`, talk, nil, true, false},
-		{`call.duration > 90`, call, nil, false, false},
-		{`call.has("486")`, call, nil, true, false},
-		{`call.has("hold")`, call, nil, false, false},
+		{`call.status == 486`, busyCall, nil, true, false},
+		{`call.duration > 90 and call.billable < 96`, talk, nil, true, false},
+		{`call.duration > 0`, busyCall, nil, false, false},
+		{`call.total_duration == 5 and call.pdd == 2`, busyCall, nil, true, false},
+		{`call.start == "2024-05-01T10:00:00Z"`, talk, nil, true, false},
+		{`call.end_reason == "BYE" and call.ended_by == "called-side"`, talk, nil, true, false},
+		{`call.end_reason == "BYE"`, busyCall, nil, false, false},
+		{`call.ended_by`, busyCall, nil, false, false},
+		{`call.evicted`, talk, nil, true, false},
+		{`call.evicted`, busyCall, nil, false, false},
+		{`call.has("hold")`, talk, nil, true, false},
+		{`call.has("dtmf")`, talk, nil, false, false},
+		{`call.has("hold")`, busyCall, nil, false, false},
 		// A call matches when any of its messages does.
-		{`sip.status == 486`, call, []*decode.Message{inv, resp}, true, true},
-		{`sip.status == 503`, call, []*decode.Message{inv, resp}, false, true},
-		{`sip.status == 486`, call, nil, false, true},
+		{`sip.status == 486`, busyCall, []*decode.Message{inv, resp}, true, true},
+		{`sip.status == 503`, busyCall, []*decode.Message{inv, resp}, false, true},
+		{`sip.status == 486`, busyCall, nil, false, true},
 		// Mixed: call fields are visible while each message is evaluated.
-		{`call.legs == 2 and sip.status == 486`, call, []*decode.Message{inv, resp}, true, true},
-		{`call.legs == 1 and sip.status == 486`, call, []*decode.Message{inv, resp}, false, true},
+		{`call.legs == 2 and sip.status == 486`, busyCall, []*decode.Message{inv, resp}, true, true},
+		{`call.legs == 1 and sip.status == 486`, busyCall, []*decode.Message{inv, resp}, false, true},
 	}
 	for _, tt := range tests {
 		f, err := Compile(tt.expr)
@@ -224,7 +222,7 @@ func TestCallFields(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := f.MatchCall(tt.call, tt.msgs...); got != tt.want {
-			t.Errorf("%s on %s: %v, want %v", tt.expr, tt.call.ID(), got, tt.want)
+			t.Errorf("%s on %s: %v, want %v", tt.expr, tt.call.CallID, got, tt.want)
 		}
 		if f.UsesMessageFields() != tt.usesMessage || f.UsesCallFields() != strings.Contains(tt.expr, "call.") {
 			t.Errorf("%s: uses message %v, call %v", tt.expr, f.UsesMessageFields(), f.UsesCallFields())

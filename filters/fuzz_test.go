@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/internal/corpus"
 )
@@ -32,7 +33,7 @@ func FuzzCompile(f *testing.F) {
 		for _, m := range msgs {
 			flt.MatchMessage(m)
 		}
-		flt.MatchCall(&testCall{id: "x", legs: 1}, msgs...)
+		flt.MatchCall(&correlate.Call{CallID: "x", Legs: []correlate.Leg{{CallID: "x"}}}, msgs...)
 	})
 }
 
