@@ -72,7 +72,7 @@ type Decoder struct {
 	frames  []int
 
 	dedupSeed maphash.Seed
-	dedup     map[uint64]time.Time
+	dedup     map[uint64]int64 // payload+hop hash -> capture time (Unix ns) of its last sighting
 }
 
 // NewDecoder returns a Decoder that calls handle for every message.
@@ -80,7 +80,7 @@ func NewDecoder(handle Handler, opts Options) *Decoder {
 	if opts.DedupWindow == 0 {
 		opts.DedupWindow = DefaultDedupWindow
 	}
-	d := &Decoder{handle: handle, opts: opts, defrag: newDefragmenter(), dedupSeed: maphash.MakeSeed(), dedup: make(map[uint64]time.Time)}
+	d := &Decoder{handle: handle, opts: opts, defrag: newDefragmenter(), dedupSeed: maphash.MakeSeed(), dedup: make(map[uint64]int64)}
 	d.tcpAsm = stream.NewTCP(d.consumeTCP)
 	d.sctpAsm = stream.NewSCTP(d.sctpMessage)
 	d.msg.SIP = &d.sipMsg
@@ -235,31 +235,40 @@ func (d *Decoder) hep(m *Message, payload []byte) {
 // emit hands a message to the handler after duplicate detection.
 func (d *Decoder) emit(m *Message) {
 	if d.opts.DedupWindow > 0 {
-		var h maphash.Hash
-		h.SetSeed(d.dedupSeed)
-		a := m.Src.Addr().As16()
-		b := m.Dst.Addr().As16()
-		h.Write(a[:])
-		h.Write(b[:])
-		var ports [4]byte
-		binary.BigEndian.PutUint16(ports[:], m.Src.Port())
-		binary.BigEndian.PutUint16(ports[2:], m.Dst.Port())
-		h.Write(ports[:])
-		h.Write(m.Payload)
-		key := h.Sum64()
-		if prev, ok := d.dedup[key]; ok && m.Time.Sub(prev) >= 0 && m.Time.Sub(prev) <= d.opts.DedupWindow {
-			m.Duplicate = true
-			d.Stats.Duplicates++
-		}
-		d.dedup[key] = m.Time
+		d.markDuplicate(m)
 	}
 	d.Stats.Messages[m.Protocol]++
 	d.handle(m)
 }
 
+// markDuplicate sets m.Duplicate when an identical message crossed the same hop within the window.
+// The key is a hash of the payload mixed with the hop; the table holds only the last window's
+// messages (pruned once a second of capture time), so it stays small and allocation-free.
+func (d *Decoder) markDuplicate(m *Message) {
+	key := maphash.Bytes(d.dedupSeed, m.Payload) ^ hopHash(m.Src, m.Dst)
+	now := m.Time.UnixNano()
+	if prev, ok := d.dedup[key]; ok && now >= prev && now-prev <= int64(d.opts.DedupWindow) {
+		m.Duplicate = true
+		d.Stats.Duplicates++
+	}
+	d.dedup[key] = now
+}
+
+// hopHash mixes a source and destination into 64 bits (splitmix64 finaliser on each half).
+func hopHash(src, dst netip.AddrPort) uint64 {
+	a, b := src.Addr().As16(), dst.Addr().As16()
+	x := binary.LittleEndian.Uint64(a[:8]) ^ binary.LittleEndian.Uint64(a[8:])*0x9e3779b97f4a7c15
+	y := binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])*0xbf58476d1ce4e5b9
+	z := x ^ (y << 1) ^ uint64(src.Port())<<48 ^ uint64(dst.Port())<<32
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
 func (d *Decoder) pruneDedup() {
+	limit := d.now.UnixNano() - int64(d.opts.DedupWindow)
 	for k, t := range d.dedup {
-		if d.now.Sub(t) > d.opts.DedupWindow {
+		if t < limit {
 			delete(d.dedup, k)
 		}
 	}

@@ -62,7 +62,7 @@ func ParseNameAddr(v []byte) (NameAddr, error) {
 		if end < len(v) {
 			a.Params = v[end+1:]
 		}
-		if len(a.URI) == 0 || bytes.IndexAny(a.URI, "?, \t\r\n<>\"") >= 0 {
+		if len(a.URI) == 0 || indexAny(a.URI, &needsAngle) >= 0 {
 			return a, fmt.Errorf("%w: %q must be enclosed in <>", ErrBadNameAddr, clip(a.URI))
 		}
 		if a.Params != nil {
@@ -81,7 +81,7 @@ func parseAngle(a NameAddr, v []byte, i int) (NameAddr, error) {
 	}
 	a.URI = v[i+1 : i+gt]
 	var err error
-	if t := trimLWS(a.URI); len(t) != len(a.URI) || len(t) == 0 || bytes.IndexAny(t, " \t\r\n") >= 0 {
+	if t := trimLWS(a.URI); len(t) != len(a.URI) || len(t) == 0 || indexAny(t, &whiteSpace) >= 0 {
 		// RFC 4475 badaspec: invalid, but the URI without the spaces is still usable.
 		a.URI = t
 		err = fmt.Errorf("%w: white space or nothing inside <>: %q", ErrBadNameAddr, clip(v[i+1:i+gt]))
@@ -127,6 +127,12 @@ func Param(params []byte, name string) (value []byte, ok bool) {
 
 // nextParam splits at the first ';' outside a quoted string.
 func nextParam(b []byte) (first, rest []byte) {
+	if bytes.IndexByte(b, '"') < 0 {
+		if i := bytes.IndexByte(b, ';'); i >= 0 {
+			return trimLWS(b[:i]), b[i+1:]
+		}
+		return trimLWS(b), nil
+	}
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
@@ -270,7 +276,7 @@ func ParseVia(v []byte) (Via, error) {
 		}
 	}
 	host = trimLWS(host)
-	if len(host) == 0 || bytes.IndexAny(host, " \t\r\n,") >= 0 {
+	if len(host) == 0 || indexAny(host, &badSentBy) >= 0 {
 		return via, fmt.Errorf("%w: bad sent-by %q", ErrBadVia, clip(sentBy))
 	}
 	via.Host = host

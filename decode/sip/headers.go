@@ -169,6 +169,12 @@ func lookupHeader[T ~string | ~[]byte](name T) hdrID {
 	if len(name) >= len(byLen) {
 		return hUnknown
 	}
+	// Most senders write names in their canonical case: try an exact match first.
+	for _, id := range byLen[len(name)] {
+		if string(name) == hdrInfo[id].name {
+			return id
+		}
+	}
 	for _, id := range byLen[len(name)] {
 		if equalFold(name, hdrInfo[id].name) {
 			return id

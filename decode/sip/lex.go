@@ -1,5 +1,7 @@
 package sip
 
+import "bytes"
+
 // Character classes and small scanners shared by the parsers. Header values are kept zero-copy, so
 // they may still contain line folds (CRLF followed by white space); every scanner here treats CR and
 // LF inside a value as linear white space, which is what a fold means (RFC 3261 section 7.3.1).
@@ -148,6 +150,9 @@ func quotedEnd(b []byte, i int) int {
 // quoted strings and inside <...> are part of the element. It returns the trimmed first element and
 // the rest after the comma (nil when there is none).
 func nextValue(v []byte) (first, rest []byte) {
+	if bytes.IndexByte(v, ',') < 0 {
+		return trimLWS(v), nil // the common case, found with a vectorised search
+	}
 	angle := false
 	for i := 0; i < len(v); i++ {
 		switch v[i] {
@@ -218,4 +223,31 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// byteSet is a set of bytes for indexAny; bytes.IndexAny rebuilds its set on every call, which shows
+// in profiles of the per-message path.
+type byteSet [256]bool
+
+func makeByteSet(chars string) (s byteSet) {
+	for i := 0; i < len(chars); i++ {
+		s[chars[i]] = true
+	}
+	return s
+}
+
+var (
+	whiteSpace = makeByteSet(" \t\r\n")
+	badSentBy  = makeByteSet(" \t\r\n,")
+	needsAngle = makeByteSet("?, \t\r\n<>\"")
+)
+
+// indexAny returns the index of the first byte of b in set, or -1.
+func indexAny(b []byte, set *byteSet) int {
+	for i, c := range b {
+		if set[c] {
+			return i
+		}
+	}
+	return -1
 }

@@ -28,10 +28,17 @@ type Message struct {
 	// Invalid is set (and Parse returns nil) when the message is readable but breaks the grammar
 	// in a way RFC 4475 calls invalid: bad CSeq, mismatched methods, bad version, malformed
 	// addresses, a body shorter than Content-Length... The fields above are still filled as well
-	// as the bytes allow. Only the first problem found is kept.
+	// as the bytes allow. Only the first problem found is kept. Of the Via values only the top one
+	// is checked: it is the one this hop acts on, and checking every value a proxy chain added
+	// would double the cost of parsing proxied traffic.
 	Invalid error
 
 	ids []hdrID // parallel to Headers: each header's classification
+
+	// From, To and the top Via are parsed once during Parse (their grammar is checked there
+	// anyway); the accessors read these instead of parsing again.
+	fromAddr, toAddr NameAddr
+	topVia           Via
 }
 
 // Header is one header field as on the wire. Value has surrounding white space removed but may
@@ -243,7 +250,7 @@ func (m *Message) parseRequestLine(line []byte) error {
 	if len(uri) == 0 {
 		return fmt.Errorf("%w: request line %q", ErrNotSIP, clip(line))
 	}
-	if bytes.IndexAny(uri, " \t") >= 0 {
+	if indexAny(uri, &whiteSpace) >= 0 {
 		m.invalid(ErrBadStartLine, "white space in Request-URI", uri)
 	}
 	if len(uri) > 2 && uri[0] == '<' && uri[len(uri)-1] == '>' {
@@ -309,11 +316,11 @@ func (m *Message) addHeader(name, value []byte) {
 		m.single(&m.CallID, name, value)
 	case hFrom:
 		if m.single(&m.From, name, value) {
-			m.checkNameAddr(name, value)
+			m.fromAddr = m.checkNameAddr(name, value)
 		}
 	case hTo:
 		if m.single(&m.To, name, value) {
-			m.checkNameAddr(name, value)
+			m.toAddr = m.checkNameAddr(name, value)
 		}
 	case hContentType:
 		m.single(&m.ContentType, name, value)
@@ -422,13 +429,13 @@ func (m *Message) checkMandatory() {
 	}
 }
 
-func (m *Message) checkNameAddr(name, value []byte) {
-	if m.Invalid != nil {
-		return
-	}
-	if _, err := ParseNameAddr(value); err != nil {
+// checkNameAddr parses a From or To value, records a grammar problem, and returns what it read.
+func (m *Message) checkNameAddr(name, value []byte) NameAddr {
+	a, err := ParseNameAddr(value)
+	if err != nil && m.Invalid == nil {
 		m.invalid(ErrBadNameAddr, string(name), value)
 	}
+	return a
 }
 
 func (m *Message) checkContact(value []byte) {
@@ -448,9 +455,9 @@ func (m *Message) checkVia(value []byte) {
 	for v, rest := nextValue(value); ; v, rest = nextValue(rest) {
 		if m.Via == nil {
 			m.Via = v
-		}
-		if m.Invalid == nil {
-			if _, err := ParseVia(v); err != nil {
+			via, err := ParseVia(v)
+			m.topVia = via
+			if err != nil && m.Invalid == nil {
 				m.invalid(ErrBadVia, "", v)
 			}
 		}
@@ -509,30 +516,26 @@ func (m *Message) Values(name string) iter.Seq[[]byte] {
 }
 
 // FromTag returns the tag parameter of From.
-func (m *Message) FromTag() []byte { return addrParam(m.From, "tag") }
+func (m *Message) FromTag() []byte { return m.fromAddr.Param("tag") }
 
 // ToTag returns the tag parameter of To (empty outside a dialog).
-func (m *Message) ToTag() []byte { return addrParam(m.To, "tag") }
+func (m *Message) ToTag() []byte { return m.toAddr.Param("tag") }
 
 // FromUser returns the user part of the From URI, still %-escaped (see AppendUnescaped).
-func (m *Message) FromUser() []byte { return addrUser(m.From) }
+func (m *Message) FromUser() []byte { return URIUser(m.fromAddr.URI) }
 
 // ToUser returns the user part of the To URI, still %-escaped.
-func (m *Message) ToUser() []byte { return addrUser(m.To) }
+func (m *Message) ToUser() []byte { return URIUser(m.toAddr.URI) }
+
+// FromAddr returns the parsed From value (read as far as it goes when malformed).
+func (m *Message) FromAddr() NameAddr { return m.fromAddr }
+
+// ToAddr returns the parsed To value.
+func (m *Message) ToAddr() NameAddr { return m.toAddr }
+
+// TopVia returns the parsed top Via value.
+func (m *Message) TopVia() Via { return m.topVia }
 
 // Branch returns the branch parameter of the top Via.
 // Like the other accessors it reads malformed values as far as they go.
-func (m *Message) Branch() []byte {
-	v, _ := ParseVia(m.Via)
-	return v.Param("branch")
-}
-
-func addrParam(v []byte, name string) []byte {
-	a, _ := ParseNameAddr(v)
-	return a.Param(name)
-}
-
-func addrUser(v []byte) []byte {
-	a, _ := ParseNameAddr(v)
-	return URIUser(a.URI)
-}
+func (m *Message) Branch() []byte { return m.topVia.Param("branch") }

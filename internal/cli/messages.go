@@ -95,6 +95,9 @@ type messageWriter struct {
 	table  *render.Table
 	csv    *csv.Writer
 	buf    []byte
+
+	input     string
+	inputJSON []byte
 }
 
 func newMessageWriter(out *bufio.Writer, format string, terminal bool) *messageWriter {
@@ -123,7 +126,12 @@ func (w *messageWriter) flush() {
 func (w *messageWriter) write(m *decode.Message) {
 	switch w.format {
 	case "json":
-		w.buf = appendMessageJSON(w.buf[:0], m)
+		if m.Input != w.input {
+			// The input name repeats on every line: escape it once.
+			w.input = m.Input
+			w.inputJSON = render.AppendJSONString(w.inputJSON[:0], m.Input)
+		}
+		w.buf = appendMessageJSON(w.buf[:0], m, w.inputJSON)
 		w.buf = append(w.buf, '\n')
 		w.out.Write(w.buf)
 	case "csv":
@@ -189,8 +197,9 @@ func diameterColumns(d *diameter.Message) (what, session, ids, from, to string) 
 	return what, d.SessionID, fmt.Sprintf("hbh 0x%08x", d.HopByHop), d.OriginHost, to
 }
 
-// appendMessageJSON appends one message as a JSON object (no newline).
-func appendMessageJSON(b []byte, m *decode.Message) []byte {
+// appendMessageJSON appends one message as a JSON object (no newline); inputJSON is m.Input as a
+// JSON string.
+func appendMessageJSON(b []byte, m *decode.Message, inputJSON []byte) []byte {
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendInt(b, int64(m.Frame), 10)
 	if len(m.Frames) > 1 {
@@ -206,7 +215,7 @@ func appendMessageJSON(b []byte, m *decode.Message) []byte {
 	b = append(b, `,"time":"`...)
 	b = render.AppendTime(b, m.Time)
 	b = append(b, `","input":`...)
-	b = render.AppendJSONString(b, m.Input)
+	b = append(b, inputJSON...)
 	b = append(b, `,"src":"`...)
 	b = m.Src.AppendTo(b)
 	b = append(b, `","dst":"`...)

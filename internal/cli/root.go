@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -128,6 +129,14 @@ func Main(args []string, f *Factory) int {
 }
 
 func run(ctx context.Context, args []string, f *Factory) int {
+	// SIGTRACE_CPUPROFILE=FILE writes a CPU profile of the run, for the benchmark scripts.
+	if p := f.Getenv("SIGTRACE_CPUPROFILE"); p != "" {
+		if out, err := os.Create(p); err == nil {
+			if pprof.StartCPUProfile(out) == nil {
+				defer func() { pprof.StopCPUProfile(); out.Close() }()
+			}
+		}
+	}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

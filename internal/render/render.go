@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // TimeLayout is how sigtrace writes times: RFC 3339, UTC, microseconds.
@@ -52,18 +53,40 @@ func appendDigits(dst []byte, v, width int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe marks the bytes that go into a JSON string as they are.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendJSONString appends s as a JSON string. Invalid UTF-8 (SIP from the wire can hold anything)
 // is replaced by U+FFFD so that the output stays valid JSON.
 func AppendJSONString[T ~string | ~[]byte](dst []byte, s T) []byte {
+	var b []byte
+	switch v := any(s).(type) {
+	case []byte:
+		b = v
+	case string:
+		// Read-only view of the string's bytes: no copy on the per-message path.
+		b = unsafe.Slice(unsafe.StringData(v), len(v))
+	default:
+		b = []byte(s)
+	}
+	return appendJSONBytes(dst, b)
+}
+
+func appendJSONBytes(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonSafe[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -81,16 +104,7 @@ func AppendJSONString[T ~string | ~[]byte](dst []byte, s T) []byte {
 			start = i
 			continue
 		}
-		var r rune
-		var size int
-		switch v := any(s).(type) {
-		case string:
-			r, size = utf8.DecodeRuneInString(v[i:])
-		case []byte:
-			r, size = utf8.DecodeRune(v[i:])
-		default:
-			r, size = utf8.DecodeRuneInString(string(s[i:]))
-		}
+		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, "\ufffd"...)
