@@ -107,10 +107,10 @@ type Config struct {
 	EachAtLeast int           // the first calls play every scenario this often, in random order; Mix draws the rest
 	Format      Format        // PCAP (default) or PCAPNG
 
-	Carriers int // default 6
-	Proxies  int // class-4 proxies; default 2
-	Class5   int // class-5 nodes; default 4
-	Phones   int // default 2000
+	Carriers int // default 6, at most 64
+	Proxies  int // class-4 proxies; default 2, at most 16
+	Class5   int // class-5 nodes; default 4, at most 64
+	Phones   int // default 2000, at most 60000
 }
 
 // DemoConfig is the configuration of samples/demo.pcap: fifty calls that play every scenario
@@ -145,8 +145,8 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		return nil
 	}
-	if err := errors.Join(def(&c.Carriers, 6, 100, "carriers"), def(&c.Proxies, 2, 50, "proxies"),
-		def(&c.Class5, 4, 100, "class-5 nodes"), def(&c.Phones, 2000, 60000, "phones")); err != nil {
+	if err := errors.Join(def(&c.Carriers, 6, 64, "carriers"), def(&c.Proxies, 2, 16, "proxies"),
+		def(&c.Class5, 4, 64, "class-5 nodes"), def(&c.Phones, 2000, 60000, "phones")); err != nil {
 		return c, err
 	}
 	if c.Phones < 2*c.Class5 {
@@ -164,9 +164,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Keepalive == 0 {
 		c.Keepalive = 10 * time.Second
 	}
-	if !(c.CPS > 0 && c.CPS <= 1e5) || c.MeanTalk < time.Second || c.MeanTalk > 24*time.Hour ||
+	if !(c.CPS >= 0.001 && c.CPS <= 1e5) || c.MeanTalk < time.Second || c.MeanTalk > 24*time.Hour ||
 		c.RTPBurst < 20*time.Millisecond || c.RTPBurst > time.Hour || c.Keepalive < 100*time.Millisecond || c.Keepalive > time.Hour {
-		return c, errors.New("synth: CPS (0, 1e5], MeanTalk [1s, 24h], RTPBurst [20ms, 1h] or Keepalive [100ms, 1h] out of range")
+		return c, errors.New("synth: CPS [0.001, 1e5], MeanTalk [1s, 24h], RTPBurst [20ms, 1h] or Keepalive [100ms, 1h] out of range")
 	}
 	if c.EachAtLeast < 0 || c.EachAtLeast > 1000 {
 		return c, fmt.Errorf("synth: EachAtLeast %d outside [0, 1000]", c.EachAtLeast)
