@@ -367,6 +367,5 @@ func (c *Calls) Flush() []*Call {
 	for cs := c.openHead; cs != nil; cs = c.openHead {
 		c.emit(cs, false)
 	}
-	c.timers = c.timers[:0]
 	return c.out
 }

@@ -305,3 +305,49 @@ func describeEvent(e CallEvent, withFrame bool) string {
 	}
 	return s
 }
+
+// TestClass45HEPFeed analyses the proxy's HEP mirror of the same traffic. The proxy sees only the
+// A-legs (carrier <-> proxy <-> class-5), so each call is its A-leg alone, with the A-leg's events.
+// HEP timestamps are the proxy's own clock at send or receive time, not the capture's, so times
+// are compared within hepSkew of truth.json's carrier-hop times.
+func TestClass45HEPFeed(t *testing.T) {
+	const hepSkew = 2 * time.Millisecond
+	tr := readClass45Truth(t)
+	got, _ := runCalls(t, CallOptions{}, corpus.Path(t, "class45/class45-hep-feed.pcap"))
+	if len(got) != len(tr.Calls) {
+		t.Errorf("%d calls, want %d", len(got), len(tr.Calls))
+	}
+	near := func(what string, g time.Time, w *float64) {
+		t.Helper()
+		if d := g.Sub(us(w)); g.IsZero() != (w == nil) || d < -hepSkew || d > hepSkew {
+			t.Errorf("%s = %s, want %s within %v", what, fmtTime(g), fmtTime(us(w)), hepSkew)
+		}
+	}
+	for _, want := range tr.Calls {
+		t.Run(want.ID, func(t *testing.T) {
+			call := got[want.ALegCallIDs[0]]
+			if call == nil {
+				t.Fatalf("no call %s", want.ALegCallIDs[0])
+			}
+			if len(call.Legs) != 1 || call.Legs[0].Messages != want.ALeg.Messages {
+				t.Errorf("legs %v with %d messages, want the A-leg alone with %d", call.CallIDs(), call.Legs[0].Messages, want.ALeg.Messages)
+			}
+			if string(call.Outcome) != want.Outcome || call.FinalStatus != want.FinalStatus ||
+				call.EndReason != truthEndReason(want.EndReason) || call.EndedBy != want.EndedBy {
+				t.Errorf("%s %d %s by %s, want %s %d %s by %s", call.Outcome, call.FinalStatus, call.EndReason, call.EndedBy,
+					want.Outcome, want.FinalStatus, want.EndReason, want.EndedBy)
+			}
+			near("invite_time", call.InviteTime, want.InviteTime)
+			near("ringing_time", call.RingingTime, want.RingingTime)
+			near("answer_time", call.AnswerTime, want.AnswerTime)
+			near("end_time", call.EndTime, want.EndTime)
+			var aEvents []truthEvent
+			for _, e := range want.Events {
+				if e.Leg == "A" {
+					aEvents = append(aEvents, e)
+				}
+			}
+			checkClass45Events(t, call, aEvents, want.ALegCallIDs[0], false, hepSkew)
+		})
+	}
+}

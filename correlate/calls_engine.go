@@ -18,10 +18,10 @@ type callState struct {
 	first     time.Time // first message
 	last      time.Time // last message
 
-	// deadline is when the call must next be looked at (zero: no timer); timerAt is the time of
-	// its live entry in the timer heap (zero: none).
+	// deadline is when the call must next be looked at (zero: no timer); heapIdx is its place
+	// in the timer heap (-1: not there).
 	deadline time.Time
-	timerAt  time.Time
+	heapIdx  int
 
 	prev, next *callState // the open list, oldest first
 	dead       bool       // emitted, or merged into another call
@@ -150,7 +150,7 @@ func (c *Calls) newLeg(m *decode.Message, t time.Time, partial bool) *legState {
 			l.confirmed = true // an in-dialog request: the dialog was established before the capture
 		}
 	}
-	cs := &callState{root: l, legs: []*legState{l}, first: t, last: t}
+	cs := &callState{root: l, legs: []*legState{l}, first: t, last: t, heapIdx: -1}
 	l.call = cs
 	c.pushOpen(cs)
 	c.legs[l.CallID] = l
@@ -172,15 +172,12 @@ func (c *Calls) newLeg(m *decode.Message, t time.Time, partial bool) *legState {
 
 // schedule recomputes when the call must be looked at next.
 func (c *Calls) schedule(cs *callState) {
-	d := c.deadline(cs)
-	cs.deadline = d
-	if d.IsZero() {
+	cs.deadline = c.deadline(cs)
+	if cs.deadline.IsZero() {
+		c.timers.remove(cs)
 		return
 	}
-	if cs.timerAt.IsZero() || d.Before(cs.timerAt) {
-		cs.timerAt = d
-		c.timers.push(timerEntry{at: d, call: cs})
-	}
+	c.timers.set(cs)
 }
 
 // deadline is when the call can be emitted, or when one of its legs times out.
@@ -214,17 +211,9 @@ func (c *Calls) deadline(cs *callState) time.Time {
 
 // expire emits the calls whose time has come and times out legs.
 func (c *Calls) expire() {
-	for len(c.timers) > 0 && !c.timers[0].at.After(c.now) {
-		e := c.timers.pop()
-		cs := e.call
-		if cs.dead || !e.at.Equal(cs.timerAt) {
-			continue // stale entry
-		}
-		cs.timerAt = time.Time{}
-		if cs.deadline.After(c.now) {
-			c.schedule(cs)
-			continue
-		}
+	for len(c.timers) > 0 && !c.timers[0].deadline.After(c.now) {
+		cs := c.timers[0]
+		c.timers.remove(cs)
 		for _, l := range cs.legs {
 			if !l.ended() {
 				if t := l.timeout(); !t.IsZero() && !t.After(c.now) {
@@ -287,6 +276,7 @@ func (c *Calls) emit(cs *callState, evicted bool) {
 func (c *Calls) forget(cs *callState) {
 	cs.dead = true
 	c.unlinkOpen(cs)
+	c.timers.remove(cs)
 	for _, l := range cs.legs {
 		if c.legs[l.CallID] == l {
 			delete(c.legs, l.CallID)
@@ -352,52 +342,78 @@ func (c *Calls) unlinkOpen(cs *callState) {
 	c.open--
 }
 
-// timerEntry is a call to look at, at a time. Entries go stale when the call is rescheduled
-// earlier or emitted; they are skipped when popped.
-type timerEntry struct {
-	at   time.Time
-	call *callState
+// timerHeap is a binary min-heap of the calls that have a deadline, by deadline. Each call is in
+// it at most once (callState.heapIdx), so an emitted call leaves no entry behind to keep it alive.
+type timerHeap []*callState
+
+func (h timerHeap) less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+
+func (h timerHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = i
+	h[j].heapIdx = j
 }
 
-// timerHeap is a binary min-heap by time, written out to avoid container/heap's boxing.
-type timerHeap []timerEntry
-
-func (h *timerHeap) push(e timerEntry) {
-	*h = append(*h, e)
-	a := *h
-	i := len(a) - 1
+func (h timerHeap) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !a[i].at.Before(a[p].at) {
+		if !h.less(i, p) {
 			break
 		}
-		a[i], a[p] = a[p], a[i]
+		h.swap(i, p)
 		i = p
 	}
 }
 
-func (h *timerHeap) pop() timerEntry {
-	a := *h
-	top := a[0]
-	n := len(a) - 1
-	a[0] = a[n]
-	a[n] = timerEntry{}
-	a = a[:n]
-	i := 0
+func (h timerHeap) down(i int) bool {
+	start, n := i, len(h)
 	for {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && a[l].at.Before(a[m].at) {
+		if l < n && h.less(l, m) {
 			m = l
 		}
-		if r < n && a[r].at.Before(a[m].at) {
+		if r < n && h.less(r, m) {
 			m = r
 		}
 		if m == i {
 			break
 		}
-		a[i], a[m] = a[m], a[i]
+		h.swap(i, m)
 		i = m
 	}
-	*h = a
-	return top
+	return i > start
+}
+
+// set puts the call in the heap, or moves it, for its current deadline.
+func (h *timerHeap) set(cs *callState) {
+	if cs.heapIdx < 0 {
+		cs.heapIdx = len(*h)
+		*h = append(*h, cs)
+		h.up(cs.heapIdx)
+		return
+	}
+	if !h.down(cs.heapIdx) {
+		h.up(cs.heapIdx)
+	}
+}
+
+// remove takes the call out of the heap.
+func (h *timerHeap) remove(cs *callState) {
+	i := cs.heapIdx
+	if i < 0 {
+		return
+	}
+	a := *h
+	n := len(a) - 1
+	if i != n {
+		a.swap(i, n)
+	}
+	a[n] = nil
+	*h = a[:n]
+	cs.heapIdx = -1
+	if i != n {
+		if !h.down(i) {
+			h.up(i)
+		}
+	}
 }

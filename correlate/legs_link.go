@@ -128,6 +128,7 @@ func (c *Calls) merge(dst, src *callState) {
 	src.dead = true
 	src.legs, src.events, src.refers, src.evPrimary = nil, nil, nil, nil
 	c.unlinkOpen(src)
+	c.timers.remove(src)
 	c.schedule(dst)
 }
 
