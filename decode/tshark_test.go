@@ -42,7 +42,7 @@ var knownSIPDifferences = map[string]struct {
 // read from PDML so that several SIP messages in one frame stay paired with their own fields.
 func tsharkSIP(t *testing.T, tshark, file string) []sipKey {
 	t.Helper()
-	cmd := exec.Command(tshark, "-r", file, "-Y", "sip", "-T", "pdml", "-j", "sip", "-o", "tcp.desegment_tcp_streams:TRUE")
+	cmd := exec.Command(tshark, "-r", file, "-Y", "sip", "-T", "pdml", "-o", "tcp.desegment_tcp_streams:TRUE")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
