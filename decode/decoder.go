@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sigtrace/sigtrace/decode/diameter"
+	"github.com/sigtrace/sigtrace/decode/dns"
 	"github.com/sigtrace/sigtrace/decode/hep"
 	"github.com/sigtrace/sigtrace/decode/sip"
 	"github.com/sigtrace/sigtrace/decode/stream"
@@ -25,8 +26,8 @@ type Message struct {
 	SIP *sip.Message
 	// Diameter is set for ProtoDiameter; it is not reused and may be kept.
 	Diameter *diameter.Message
-	// DNS is set for ProtoDNS.
-	DNS *dnsMessage
+	// DNS is set for ProtoDNS; it is not reused and may be kept.
+	DNS *dns.Message
 	// Err, when set, is a decoding problem with this message that did not prevent reporting it.
 	Err error
 	// Duplicate marks an identical copy of an earlier message on the same hop within the dedup window
@@ -425,16 +426,6 @@ func keepAliveLength(data []byte) int {
 	return n
 }
 
-func dnsTCPLength(b []byte) (int, error) {
-	if len(b) < 2 {
-		return 0, nil
-	}
-	n := int(binary.BigEndian.Uint16(b)) + 2
-	if n > len(b) {
-		return 0, nil
-	}
-	return n, nil
-}
 
 // websocket unmasks and frames SIP over WebSocket (RFC 7118): one SIP message per data frame.
 func (d *Decoder) websocket(f *stream.Flow, data []byte) int {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/decode/diameter"
+	"github.com/sigtrace/sigtrace/decode/dns"
 	"github.com/sigtrace/sigtrace/internal/render"
 )
 
@@ -163,8 +164,11 @@ func (w *messageWriter) write(m *decode.Message) {
 			cseq = strconv.FormatUint(uint64(s.CSeq), 10) + " " + string(s.CSeqMethod)
 			from, to = string(s.FromUser()), string(s.ToUser())
 		}
-		if m.Protocol == decode.ProtoDiameter {
+		switch m.Protocol {
+		case decode.ProtoDiameter:
 			what, callID, cseq, from, to = diameterColumns(m.Diameter)
+		case decode.ProtoDNS:
+			what, callID, cseq, from, to = dnsColumns(m.DNS)
 		}
 		if m.Duplicate {
 			what += " (dup)"
@@ -195,6 +199,36 @@ func diameterColumns(d *diameter.Message) (what, session, ids, from, to string) 
 		to = d.DestinationRealm
 	}
 	return what, d.SessionID, fmt.Sprintf("hbh 0x%08x", d.HopByHop), d.OriginHost, to
+}
+
+// dnsColumns fills the table's columns for a DNS message: query or response with its rcode, the
+// question, the id, and the answers.
+func dnsColumns(d *dns.Message) (what, question, id, answers, _ string) {
+	what = "query"
+	if d.Response {
+		what = d.RcodeName
+	}
+	if len(d.Questions) > 0 {
+		question = d.Questions[0].Type + " " + d.Questions[0].Name
+	}
+	var parts []string
+	for _, rr := range d.Answers {
+		parts = append(parts, rr.Data)
+	}
+	return what, question, fmt.Sprintf("id 0x%04x", d.ID), strings.Join(parts, " "), ""
+}
+
+// appendJSONValue appends ,"name": and v marshalled with encoding/json (Diameter and DNS messages
+// are few next to SIP, so reflection is affordable here).
+func appendJSONValue(b []byte, name string, v any) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	j, err := json.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, j...)
 }
 
 // appendMessageJSON appends one message as a JSON object (no newline); inputJSON is m.Input as a
@@ -229,12 +263,9 @@ func appendMessageJSON(b []byte, m *decode.Message, inputJSON []byte) []byte {
 	case decode.ProtoSIP:
 		b = appendSIPJSON(b, m)
 	case decode.ProtoDiameter:
-		b = append(b, `,"diameter":`...)
-		if j, err := json.Marshal(m.Diameter); err == nil {
-			b = append(b, j...)
-		} else {
-			b = append(b, "null"...)
-		}
+		b = appendJSONValue(b, "diameter", m.Diameter)
+	case decode.ProtoDNS:
+		b = appendJSONValue(b, "dns", m.DNS)
 	}
 	if m.Err != nil {
 		b = append(b, `,"invalid":`...)
