@@ -346,7 +346,9 @@ func (l *legState) inviteResponse(m *decode.Message, t time.Time, toTag []byte, 
 	s := m.SIP
 	st := s.StatusCode
 	l.responded = true
-	if len(toTag) > 0 {
+	// A dialog is created by a 1xx with a To tag or by a 2xx; a refusal (a 401 challenge before
+	// the INVITE is sent again) creates none.
+	if len(toTag) > 0 && st > 100 && st < 300 {
 		known := false
 		for _, x := range l.toTags {
 			if x == string(toTag) {
