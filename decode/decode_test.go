@@ -468,3 +468,37 @@ func BenchmarkDecodeUDPSIPFrame(b *testing.B) {
 		d.Frame(&frame)
 	}
 }
+
+func TestIPv6InIPv4(t *testing.T) {
+	a, b := netip.MustParseAddr("2001:db8::a"), netip.MustParseAddr("2001:db8::b")
+	inner := ipv6(17, a, b, udp(5060, 5060, []byte(sipOptions)))
+	msgs, _ := collect(t, writePcap(t, layers.LinkTypeEthernet, eth(0x0800, ipv4(41, outerSrc, outerDst, 9, 0, inner))))
+	if len(msgs) != 1 || msgs[0].Src.Addr() != a || msgs[0].Dst.Addr() != b {
+		t.Fatalf("got %+v", msgs)
+	}
+}
+
+// TestPcapngMixedLinkTypes reads a pcapng whose two interfaces have different link types.
+func TestPcapngMixedLinkTypes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "mixed.pcapng")
+	f, _ := os.Create(p)
+	w, err := pcapgo.NewNgWriterInterface(f, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sll, err := w.AddInterface(pcapgo.NgInterface{Name: "any", LinkType: layers.LinkTypeLinuxSLL, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1700000000, 0)
+	ethFrame := eth(0x0800, innerSIP())
+	sllFrame := join([]byte{0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0}, be16(0x0800), innerSIP())
+	w.WritePacket(gopacket.CaptureInfo{Timestamp: t0, CaptureLength: len(ethFrame), Length: len(ethFrame), InterfaceIndex: 0}, ethFrame)
+	w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(time.Second), CaptureLength: len(sllFrame), Length: len(sllFrame), InterfaceIndex: sll}, sllFrame)
+	w.Flush()
+	f.Close()
+	msgs, stats := collect(t, p)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages; skipped %+v", len(msgs), stats.Reasons())
+	}
+}
