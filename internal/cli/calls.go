@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigtrace/sigtrace/correlate"
+	"github.com/sigtrace/sigtrace/decode"
+	"github.com/sigtrace/sigtrace/internal/render"
+)
+
+func init() { register(NewCmdCalls) }
+
+// CallsOptions are the inputs of `sigtrace calls`.
+type CallsOptions struct {
+	Inputs     []string
+	Output     string
+	LegHeaders []string
+	Heuristic  bool
+	MaxOpen    int
+	Grace      time.Duration
+	Quiet      bool
+	Filter     FilterOptions
+}
+
+// defaultMaxOpen bounds memory (a few KB per open call) on captures full of dialogs that never end.
+const defaultMaxOpen = 200000
+
+// NewCmdCalls builds `sigtrace calls`.
+func NewCmdCalls(f *Factory) *cobra.Command {
+	opts := &CallsOptions{}
+	cmd := &cobra.Command{
+		Use:   "calls FILE...",
+		Short: "Correlate SIP into calls: legs, outcome, times, events",
+		Long: `Group the SIP of captures into calls, one record per call, emitted as each call ends.
+
+A leg is one SIP dialog (one Call-ID), followed on every hop it crosses (a proxy that keeps the
+Call-ID adds a hop); its times are taken on the hop where its INVITE was first seen.
+Retransmissions are collapsed and counted. Legs are linked into one call when a leg's INVITE names
+another leg's Call-ID in X-ORIGINAL-CALLID, X-CID, X-Call-ID or a --leg-header, or when legs share
+a Session-ID (RFC 7989) or P-Charging-Vector icid-value. The root leg is "class4", linked legs
+"class5"; chains and several children (forward on busy, transfer) are followed. Without such
+headers, --link-heuristic pairs a leg with the open leg whose INVITE went to the host sending it,
+moments before, with the same calling number; those links are marked "heuristic".
+
+Outcome, from the final response to the INVITE:
+  2xx answered; 486, 600 busy; 487 cancelled; 480, 408 no-answer (also: ringing for 3 minutes
+  without a final response); 5xx failed (also: no response at all within 32 s); other 3xx, 4xx and
+  6xx (404, 403, 484, 488...) rejected; in-progress when the capture ended first.
+A call's outcome, final status and times are its root leg's: what the caller saw. end_reason is
+BYE, CANCEL, "final response" or timeout; ended_by is calling-side or called-side.
+
+Events: dtmf (SIP INFO dtmf-relay/dtmf bodies, and RFC 4733 telephone-events in RTP when the SDP
+negotiated them), hold and unhold (SDP direction of re-INVITE/UPDATE offers), refer (Refer-To, the
+response, the NOTIFY outcome), transfer (a new class-5 leg after a REFER), forward (a new class-5
+leg after a failed one, or with Diversion), park (a REFER completed without a new leg).
+
+A call is emitted once all its legs have ended and --grace of capture time has passed with no
+message for it, so memory is bounded by the calls open at once. Out-of-dialog traffic (OPTIONS,
+REGISTER, SUBSCRIBE, MESSAGE...) is counted, not reported as calls.
+
+-o table shows start, call-id, from, to, outcome, duration (answer to end), legs, events.
+-o json writes NDJSON, one call per line: call_id, outcome, final_status, invite_time,
+ringing_time, answer_time, end_time (RFC 3339 UTC, microseconds; absent when unknown),
+end_reason, ended_by, billable_seconds, duration_seconds, pdd_seconds, legs [call_id, role,
+parent_call_id, link, hops, from, to, request_uri, outcome, final_status, times, end_reason,
+ended_by, messages, transactions, retransmissions, frame], events [type, time, leg, frame, digit,
+source, target, status, result, from_leg], evicted.
+-o csv writes one CDR row per call, the legs' Call-IDs joined with ';'.`,
+		Example: `  sigtrace calls samples/class45/class45.pcapng
+  sigtrace calls -o json capture.pcapng | jq 'select(.outcome == "answered") | .billable_seconds'
+  sigtrace calls --leg-header X-Leg-Parent -o csv day.pcap.zst > cdr.csv
+  sigtrace calls --filter 'call.outcome == "failed"' feed.pcap`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Inputs = args
+			return callsRun(cmd.Context(), f, opts)
+		},
+	}
+	addOutputFlag(cmd, &opts.Output, "table", "json", "csv")
+	cmd.Flags().StringArrayVar(&opts.LegHeaders, "leg-header", nil, "another header whose value is the parent leg's Call-ID (repeatable)")
+	cmd.Flags().BoolVar(&opts.Heuristic, "link-heuristic", false, "pair legs no header links by calling number, host and timing (marked heuristic)")
+	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", defaultMaxOpen, "most calls held open; beyond it the oldest is emitted early (evicted) with a warning")
+	cmd.Flags().DurationVar(&opts.Grace, "grace", correlate.DefaultGrace, "capture time a call waits after its last message before it is emitted")
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
+	addFilterFlags(cmd, f, &opts.Filter)
+	return cmd
+}
+
+func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
+	if opts.MaxOpen < 0 || opts.Grace < 0 {
+		return usagef("--max-open and --grace must not be negative")
+	}
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return err
+	}
+	if flt.UsesMessageFields() {
+		return usagef("calls filters on call fields only (call.*): %q reads message fields", flt.String())
+	}
+	caps := make([]*decode.Capture, 0, len(opts.Inputs))
+	defer func() {
+		for _, c := range caps {
+			c.Close()
+		}
+	}()
+	for _, name := range opts.Inputs {
+		var c *decode.Capture
+		if name == "-" {
+			c, err = decode.OpenReader("-", f.Stdin, nil)
+		} else {
+			c, err = decode.Open(name)
+		}
+		if err != nil {
+			return err
+		}
+		caps = append(caps, c)
+	}
+
+	out := bufio.NewWriterSize(f.Stdout, 256<<10)
+	w := newCallWriter(out, opts.Output, f.StdoutIsTerminal)
+	corr := correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic,
+		Grace: opts.Grace, MaxOpen: opts.MaxOpen})
+	shown := 0
+	emit := func(calls []*correlate.Call) {
+		for _, call := range calls {
+			if flt.MatchCall(call) {
+				w.write(call)
+				shown++
+			}
+		}
+	}
+	d := decode.NewDecoder(func(m *decode.Message) { emit(corr.Add(m)) }, decode.Options{})
+	d.Stats.Inputs = len(caps)
+	runErr := mergedFrames(ctx, caps, func(fr *decode.Frame) {
+		corr.Frame(fr) // RTP telephone-events
+		d.Frame(fr)
+	})
+	for _, c := range caps {
+		if warn := c.Warning(); warn != nil {
+			d.Stats.Warnings = append(d.Stats.Warnings, warn)
+		}
+	}
+	d.Finish()
+	emit(corr.Flush())
+	w.flush()
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	st := corr.Stats()
+	if !opts.Quiet {
+		writeSummary(f.Stderr, &d.Stats)
+		filtered := ""
+		if flt != nil {
+			filtered = fmt.Sprintf(", %d shown", shown)
+		}
+		fmt.Fprintf(f.Stderr, "sigtrace: %d calls (%d legs, %d still in progress at the end%s); %d out-of-dialog messages, %d retransmissions, %d RTP digits\n",
+			st.Calls, st.Legs, st.InProgress, filtered, st.OutOfDialog, st.Retransmissions, st.RTPEvents)
+	}
+	if st.Evicted > 0 {
+		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d calls evicted before they ended (more than --max-open %d open at once)\n", st.Evicted, opts.MaxOpen)
+	}
+	return nil
+}
+
+// mergedFrames hands over the frames of all inputs merged in capture-time order (ties: input order).
+// Each capture keeps one frame pending, in its reader's own buffer, so nothing is copied.
+func mergedFrames(ctx context.Context, caps []*decode.Capture, fn func(*decode.Frame)) error {
+	pending := make([]decode.Frame, len(caps))
+	live := make([]bool, len(caps))
+	for i, c := range caps {
+		live[i] = c.Next(&pending[i]) == nil
+	}
+	for n := 0; ; n++ {
+		if n&0x3ff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		best := -1
+		for i := range caps {
+			if live[i] && (best < 0 || pending[i].Time.Before(pending[best].Time)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		fn(&pending[best])
+		live[best] = caps[best].Next(&pending[best]) == nil
+	}
+}
+
+// callWriter renders call records in one of the output formats.
+type callWriter struct {
+	out    *bufio.Writer
+	format string
+	table  *render.Table
+	csv    *csv.Writer
+	buf    []byte
+}
+
+func newCallWriter(out *bufio.Writer, format string, terminal bool) *callWriter {
+	w := &callWriter{out: out, format: format}
+	switch format {
+	case "table":
+		w.table = render.NewTable(out, terminal,
+			render.Column{Name: "start", Width: 27}, render.Column{Name: "call-id", Width: 36},
+			render.Column{Name: "from", Width: 14}, render.Column{Name: "to", Width: 14},
+			render.Column{Name: "outcome", Width: 11}, render.Column{Name: "duration", Width: 9},
+			render.Column{Name: "legs", Width: 4}, render.Column{Name: "events", Width: 0})
+	case "csv":
+		w.csv = render.NewCSV(out, "call_id", "leg_call_ids", "from", "to", "outcome", "final_status",
+			"invite_time", "ringing_time", "answer_time", "end_time", "end_reason", "ended_by",
+			"billable_seconds", "duration_seconds", "pdd_seconds", "legs", "events")
+	}
+	return w
+}
+
+func (w *callWriter) flush() {
+	if w.csv != nil {
+		w.csv.Flush()
+	}
+}
+
+func (w *callWriter) write(c *correlate.Call) {
+	root := &c.Legs[0]
+	switch w.format {
+	case "json":
+		w.buf = c.AppendJSON(w.buf[:0])
+		w.buf = append(w.buf, '\n')
+		w.out.Write(w.buf)
+	case "csv":
+		status := ""
+		if c.FinalStatus != 0 {
+			status = strconv.Itoa(c.FinalStatus)
+		}
+		w.csv.Write([]string{c.CallID, strings.Join(c.CallIDs(), ";"), root.From, root.To, string(c.Outcome), status,
+			csvTime(c.InviteTime), csvTime(c.RingingTime), csvTime(c.AnswerTime), csvTime(c.EndTime), c.EndReason, c.EndedBy,
+			csvSeconds(c.BillableSeconds()), csvSeconds(c.DurationSeconds()), csvSeconds(c.PDDSeconds()),
+			strconv.Itoa(len(c.Legs)), eventSummary(c.Events)})
+	default:
+		dur := "-"
+		if !c.AnswerTime.IsZero() && !c.EndTime.IsZero() {
+			dur = strconv.FormatFloat(c.BillableSeconds(), 'f', 1, 64) + "s"
+		}
+		outcome := string(c.Outcome)
+		if c.FinalStatus != 0 && c.Outcome != correlate.Answered {
+			outcome += " " + strconv.Itoa(c.FinalStatus)
+		}
+		w.table.Row(csvTime(c.InviteTime), c.CallID, root.From, root.To, outcome, dur, strconv.Itoa(len(c.Legs)), eventSummary(c.Events))
+	}
+}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return string(render.AppendTime(nil, t))
+}
+
+func csvSeconds(s float64) string {
+	if s == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(s, 'f', -1, 64)
+}
+
+// eventSummary lists events briefly ("dtmf:5 hold unhold refer transfer"); the same event seen on
+// two legs in a row (a digit relayed from the A-leg to the B-leg) is shown once.
+func eventSummary(evs []correlate.CallEvent) string {
+	var parts []string
+	for _, e := range evs {
+		s := string(e.Type)
+		if e.Digit != "" {
+			s += ":" + e.Digit
+		}
+		if n := len(parts); n > 0 && parts[n-1] == s {
+			continue
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}
