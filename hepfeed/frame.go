@@ -46,10 +46,17 @@ func (d *Decapsulator) AppendIP(dst []byte, p *hep.Packet) []byte {
 	if proto != protoTCP && proto != protoSCTP {
 		proto = protoUDP
 	}
+	var dnsLen [2]byte // DNS over TCP: HEP carries the message, the stream its length first
+	prefix := dnsLen[:0]
+	if proto == protoTCP && p.ProtoType == hep.ProtoDNS {
+		prefix = dnsLen[:]
+		payload = payload[:min(len(payload), 0xffff)]
+		binary.BigEndian.PutUint16(prefix, uint16(len(payload)))
+	}
 	var th int // transport header length
 	switch proto {
 	case protoTCP:
-		th = 20
+		th = 20 + len(prefix)
 	case protoSCTP:
 		th = 12 + 16
 	default:
@@ -96,12 +103,13 @@ func (d *Decapsulator) AppendIP(dst []byte, p *hep.Packet) []byte {
 	switch proto {
 	case protoTCP:
 		k := flowKey{src, dstAP}
-		seq := d.advance(k, uint32(len(payload)))
+		seq := d.advance(k, uint32(len(prefix)+len(payload)))
 		ack := d.peek(flowKey{dstAP, src})
 		dst = append(dst, byte(sp>>8), byte(sp), byte(dp>>8), byte(dp))
 		dst = binary.BigEndian.AppendUint32(dst, seq)
 		dst = binary.BigEndian.AppendUint32(dst, ack)
 		dst = append(dst, 5<<4, 0x18 /* PSH ACK */, 0xff, 0xff, 0, 0, 0, 0)
+		dst = append(dst, prefix...)
 		dst = append(dst, payload...)
 		binary.BigEndian.PutUint16(dst[tstart+16:], transportChecksum(dst[start:tstart], dst[tstart:], proto, v6))
 	case protoSCTP:
