@@ -29,7 +29,7 @@ const (
 	svgLeft      = 88  // time, frame and leg badge left of the first lane's box
 	svgMinGap    = 150 // lane spacing
 	svgMaxGap    = 280
-	svgMaxLabel  = 16 // label characters lanes are widened for
+	svgMaxLabel  = 16  // label characters lanes are widened for
 	svgCharWidth = 6.9 // average width of the label font, to size lanes
 	svgHeadH     = 58  // height of the sticky header with the host boxes
 	svgRowH      = 36
