@@ -123,11 +123,7 @@ func TestCallsClass45(t *testing.T) {
 			if i < 0 {
 				t.Fatalf("call %s not in truth.json", c.CallID)
 			}
-			var msgs []*decode.Message
-			for _, id := range c.CallIDs() {
-				msgs = append(msgs, byCallID[id]...)
-			}
-			got := f.MatchCall(c, msgs...)
+			got := f.MatchCall(c, messagesOf(c, byCallID)...)
 			if got != tt.want(i) {
 				t.Errorf("%s on %s: %v, want %v", tt.expr, truth.Calls[i].ID, got, !got)
 			}
@@ -135,8 +131,34 @@ func TestCallsClass45(t *testing.T) {
 				matched++
 			}
 		}
+		// The streaming matcher agrees, for expressions that do not mix call and message fields.
+		if cm, err := NewCallMatcher(f); err == nil {
+			for _, c := range calls {
+				for _, id := range c.CallIDs() {
+					for _, m := range byCallID[id] {
+						cm.Message(m)
+					}
+				}
+				if got := cm.Call(c); got != f.MatchCall(c, messagesOf(c, byCallID)...) {
+					t.Errorf("%s on %s: CallMatcher says %v", tt.expr, c.CallID, got)
+				}
+			}
+			if len(cm.ids) != 0 {
+				t.Errorf("%s: CallMatcher still holds %d Call-IDs", tt.expr, len(cm.ids))
+			}
+		} else if !f.UsesCallFields() || !f.UsesMessageFields() {
+			t.Errorf("%s: %v", tt.expr, err)
+		}
 		if matched == 0 || matched == len(calls) {
 			t.Errorf("%s matched %d of %d calls: the case tells nothing", tt.expr, matched, len(calls))
 		}
 	}
+}
+
+func messagesOf(c *correlate.Call, byCallID map[string][]*decode.Message) []*decode.Message {
+	var msgs []*decode.Message
+	for _, id := range c.CallIDs() {
+		msgs = append(msgs, byCallID[id]...)
+	}
+	return msgs
 }
