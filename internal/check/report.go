@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Report is the outcome of a run: each capture's result, in the order checked.
@@ -35,7 +37,9 @@ func (r *Report) Tests() int {
 	return n
 }
 
-// evidenceLine writes one offending item: "input:frame id detail".
+// evidenceLine writes one offending item: "input:frame id (detail)". Text from the capture may
+// hold control characters or broken UTF-8: they become U+FFFD, so that neither a terminal nor an
+// XML reader is upset.
 func evidenceLine(ev Evidence) string {
 	s := ev.Input + ":" + strconv.Itoa(ev.Frame)
 	if ev.ID != "" {
@@ -44,7 +48,17 @@ func evidenceLine(ev Evidence) string {
 	if ev.Detail != "" {
 		s += " (" + ev.Detail + ")"
 	}
-	return s
+	return printable(s)
+}
+
+// printable replaces control characters and invalid UTF-8 with U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 }
 
 // more says how many offending items the evidence leaves out.
@@ -216,7 +230,7 @@ type (
 	junitMessage struct {
 		Message string `xml:"message,attr"`
 		Type    string `xml:"type,attr,omitempty"`
-		Text    string `xml:",chardata"`
+		Text    string `xml:",cdata"`
 	}
 )
 
@@ -254,7 +268,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 				if m := more(rr); m != "" {
 					text.WriteString(m + "\n")
 				}
-				c.Failure = &junitMessage{Message: rr.Summary, Type: rr.Rule.Kind.String(), Text: text.String()}
+				c.Failure = &junitMessage{Message: printable(rr.Summary), Type: rr.Rule.Kind.String(), Text: text.String()}
 			case Skip:
 				c.Skipped = &junitMessage{Message: rr.Summary}
 			}
