@@ -502,3 +502,38 @@ func TestPcapngMixedLinkTypes(t *testing.T) {
 		t.Fatalf("%d messages; skipped %+v", len(msgs), stats.Reasons())
 	}
 }
+
+// TestPcapngDamage: a pcapng cut mid-block keeps what came before; a block whose lengths lie is
+// reported at its offset instead of being trusted (no 4 GB allocation).
+func TestPcapngDamage(t *testing.T) {
+	src := corpus.Path(t, "third_party/sipnab/sip-auth-failure.pcapng")
+	whole, _ := collect(t, src)
+	data, _ := os.ReadFile(src)
+	dir := t.TempDir()
+
+	cut := filepath.Join(dir, "cut.pcapng")
+	os.WriteFile(cut, data[:len(data)-100], 0o644)
+	part, stats := collect(t, cut)
+	if len(part) != len(whole)-1 || len(stats.Warnings) != 1 || !strings.Contains(stats.Warnings[0].Error(), "cut short") {
+		t.Fatalf("cut: %d of %d messages, warnings %v", len(part), len(whole), stats.Warnings)
+	}
+
+	// Find the first Enhanced Packet Block and claim a 4 GB captured length.
+	bad := slices.Clone(data)
+	off := 0
+	for off+8 <= len(bad) {
+		typ := binary.LittleEndian.Uint32(bad[off:])
+		l := int(binary.LittleEndian.Uint32(bad[off+4:]))
+		if typ == 6 {
+			binary.LittleEndian.PutUint32(bad[off+20:], 0xfffffff0)
+			break
+		}
+		off += l
+	}
+	lie := filepath.Join(dir, "lie.pcapng")
+	os.WriteFile(lie, bad, 0o644)
+	_, stats = collect(t, lie)
+	if len(stats.Warnings) != 1 || !strings.Contains(stats.Warnings[0].Error(), "beyond its block") || stats.Warnings[0].Offset != int64(off) {
+		t.Fatalf("lying block at %d: warnings %v", off, stats.Warnings)
+	}
+}

@@ -426,7 +426,6 @@ func keepAliveLength(data []byte) int {
 	return n
 }
 
-
 // websocket unmasks and frames SIP over WebSocket (RFC 7118): one SIP message per data frame.
 func (d *Decoder) websocket(f *stream.Flow, data []byte) int {
 	if len(data) < 2 {

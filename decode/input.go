@@ -48,28 +48,15 @@ var ErrUnknownFormat = errors.New("not a pcap or pcapng capture")
 type Capture struct {
 	name     string
 	closer   io.Closer
-	counter  *countingReader
 	pcap     *pcapgo.Reader
-	ng       *pcapgo.NgReader
+	ng       *ngReader
 	netmon   *netmonReader
 	linkType layers.LinkType
 	number   int
-	// offset of the end of the last good frame; exact for pcap, an upper bound for pcapng,
-	// whose reader buffers internally.
+	// offset of the end of the last good frame (pcap, pcapng) or of the frame record (NetMon)
 	goodOffset int64
 	warning    *Warning
 	done       bool
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // Open opens a capture file by name; "-" reads standard input. The format (pcap or pcapng, either
@@ -117,8 +104,7 @@ func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
 		src = zr
 		decompressor = closerFunc(func() error { zr.Close(); return nil })
 	}
-	counter := &countingReader{r: src}
-	inner := bufio.NewReaderSize(counter, 1<<20)
+	inner := bufio.NewReaderSize(src, 1<<20)
 	head, err := inner.Peek(4)
 	if err != nil {
 		if len(head) == 0 {
@@ -126,7 +112,7 @@ func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
 		}
 		return nil, fmt.Errorf("decode: %s: %w", name, ErrUnknownFormat)
 	}
-	c := &Capture{name: name, closer: multiCloser{decompressor, closer}, counter: counter}
+	c := &Capture{name: name, closer: multiCloser{decompressor, closer}}
 	if bytes.Equal(head, magicNetMon) {
 		nm, err := newNetMonReader(inner)
 		if err != nil {
@@ -136,7 +122,7 @@ func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
 		return c, nil
 	}
 	if bytes.Equal(head, magicNg) {
-		ng, err := pcapgo.NewNgReader(inner, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		ng, err := newNgReader(inner)
 		if err != nil {
 			return nil, fmt.Errorf("decode: %s: pcapng: %w", name, err)
 		}
@@ -206,7 +192,9 @@ func (c *Capture) Next(f *Frame) error {
 		ci.CaptureLength = len(data)
 		c.goodOffset = off
 	case c.ng != nil:
-		data, ci, err = c.ng.ZeroCopyReadPacketData()
+		var lt layers.LinkType
+		data, ci.Timestamp, lt, ci.Length, err = c.ng.next()
+		f.LinkType = lt
 	default:
 		data, ci, err = c.pcap.ZeroCopyReadPacketData()
 	}
@@ -220,7 +208,7 @@ func (c *Capture) Next(f *Frame) error {
 		}
 		off := c.goodOffset
 		if c.ng != nil {
-			off = c.counter.n
+			off = c.ng.blockStart
 		}
 		c.warning = &Warning{Input: c.name, Frame: c.number, Offset: off, Err: err}
 		return io.EOF
@@ -230,12 +218,7 @@ func (c *Capture) Next(f *Frame) error {
 	case c.netmon != nil:
 		f.LinkType = c.netmon.linkType
 	case c.ng != nil:
-		f.LinkType = layers.LinkTypeEthernet
-		if len(ci.AncillaryData) > 0 {
-			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				f.LinkType = lt
-			}
-		}
+		// set by the reader, per interface
 	default:
 		f.LinkType = c.linkType
 		c.goodOffset += 16 + int64(len(data))
