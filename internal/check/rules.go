@@ -457,10 +457,10 @@ func (p *parser) place(n *yaml.Node, offset int) (line, col int, text string) {
 	text = string(rs[start:end])
 	switch {
 	case n.Style&yaml.LiteralStyle != 0:
-		// The text starts on the line after the |, indented like its first line.
-		l := n.Line + 1 + exprLine
+		// The text starts on the line after the |; its first line sets the indentation.
+		first, l := n.Line+1, n.Line+1+exprLine
 		if l-1 < len(p.lines) {
-			raw := p.lines[l-1]
+			raw := p.lines[first-1]
 			indent := len(raw) - len(strings.TrimLeft(raw, " "))
 			return l, indent + 1 + exprCol, text
 		}
