@@ -129,8 +129,8 @@ func TestWriteJUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Tests    int `xml:"tests,attr"`
-		Failures int `xml:"failures,attr"`
+		Tests    int    `xml:"tests,attr"`
+		Failures int    `xml:"failures,attr"`
 		Time     string `xml:"time,attr"`
 		Suites   []struct {
 			Name      string `xml:"name,attr"`
