@@ -26,6 +26,7 @@ type MessagesOptions struct {
 	Output string
 	Dedup  bool
 	Quiet  bool
+	Filter FilterOptions
 }
 
 // NewCmdMessages builds `sigtrace messages`.
@@ -43,6 +44,10 @@ Several files are merged in time order. HEP found inside a capture is decapsulat
 The same message seen on two hops is two lines. An identical copy on the same hop within 100 ms (the
 same packet captured twice) is marked duplicate; --dedup drops it.
 
+--filter EXPR and --preset NAME keep only the messages a display filter selects (Wireshark-like
+fields such as sip.method, diameter.cmd.code, dns.qry.name; see sigtrace filter --help,
+--list-fields and --list-presets). The summary then counts the messages shown.
+
 -o json writes NDJSON with these fields: frame, frames (all frames of a reassembled message), time
 (RFC 3339 UTC, microseconds), input, src, dst, transport, protocol, and for SIP: method, request_uri,
 status, reason, call_id, cseq, cseq_method, from_user, to_user, from_tag, to_tag, branch, user_agent,
@@ -53,6 +58,7 @@ At the end, stderr gets a summary: frames read, messages decoded, frames skipped
 reason with the first frame numbers of each, and warnings for damaged inputs.`,
 		Example: `  sigtrace messages samples/demo.pcap
   sigtrace messages -o json a.pcap b.pcapng.gz | jq .call_id
+  sigtrace messages core.pcapng --preset epc-ims --filter 'sip.status >= 500 or diameter.result_code >= 3000'
   tcpdump -w - -i any port 5060 | sigtrace messages -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,17 +69,24 @@ reason with the first frame numbers of each, and warnings for damaged inputs.`,
 	addOutputFlag(cmd, &opts.Output, "table", "json", "csv")
 	cmd.Flags().BoolVar(&opts.Dedup, "dedup", false, "drop identical copies of a message on the same hop (capture duplicates)")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
+	addFilterFlags(cmd, f, &opts.Filter)
 	return cmd
 }
 
 func messagesRun(cmd *cobra.Command, f *Factory, opts *MessagesOptions) error {
 	out := bufio.NewWriterSize(f.Stdout, 256<<10)
 	defer out.Flush()
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return err
+	}
 	w := newMessageWriter(out, opts.Output, f.StdoutIsTerminal)
+	shown := 0
 	stats, err := decode.Run(cmd.Context(), opts.Inputs, func(m *decode.Message) {
-		if opts.Dedup && m.Duplicate {
+		if opts.Dedup && m.Duplicate || !flt.MatchMessage(m) {
 			return
 		}
+		shown++
 		w.write(m)
 	}, decode.Options{})
 	if err != nil {
@@ -85,6 +98,9 @@ func messagesRun(cmd *cobra.Command, f *Factory, opts *MessagesOptions) error {
 	}
 	if !opts.Quiet {
 		writeSummary(f.Stderr, stats)
+		if flt != nil {
+			fmt.Fprintf(f.Stderr, "sigtrace: %d messages matched the filter\n", shown)
+		}
 	}
 	return nil
 }
