@@ -85,7 +85,7 @@ var (
 
 // OpenReader reads a capture from r; closer, when not nil, is closed by Close.
 func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 256<<10)
 	head, _ := br.Peek(4)
 	var src io.Reader = br
 	var decompressor io.Closer
@@ -104,7 +104,7 @@ func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
 		src = zr
 		decompressor = closerFunc(func() error { zr.Close(); return nil })
 	}
-	inner := bufio.NewReaderSize(src, 1<<20)
+	inner := bufio.NewReaderSize(src, 256<<10)
 	head, err := inner.Peek(4)
 	if err != nil {
 		if len(head) == 0 {
