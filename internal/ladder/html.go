@@ -195,7 +195,8 @@ func (d *Diagram) svg(v *pageView) {
 			cx := (lane(lo) + lane(hi)) / 2
 			fmt.Fprintf(&b, `<g class="note"><rect x="%.1f" y="%.1f" width="%.1f" height="22" rx="11" style="stroke:%s"/>`, cx-tw/2, y-11, tw, legColor(r.NoteLeg))
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`, cx, y+4, esc(text))
-			fmt.Fprintf(&b, `<text class="t" x="10" y="%.1f">%s</text></g>`, y+4, offset(r.Offset))
+			fmt.Fprintf(&b, `<text class="t" x="10" y="%.1f">%s</text>`, y+4, offset(r.Offset))
+			fmt.Fprintf(&b, `<circle cx="68" cy="%.1f" r="9" style="fill:%s"/><text class="badge" x="68" y="%.1f">%s</text></g>`, y, legColor(r.NoteLeg), y+4, LegName(r.NoteLeg))
 			continue
 		}
 		a := r.Arrow
