@@ -68,7 +68,7 @@ func pageStatus(t *testing.T, dom string) string {
 }
 
 type truthCall struct {
-	ID    string `json:"id"`
+	ID    string                 `json:"id"`
 	ALeg  struct{ Messages int } `json:"a_leg"`
 	BLegs []struct {
 		CallID   string `json:"call_id"`
