@@ -8,6 +8,9 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/decode/hep"
 )
@@ -56,6 +59,9 @@ func (s *SendStats) TotalSent() int {
 // nothing more.
 var ErrConnection = errors.New("hepfeed: connection failed")
 
+// udpBatch is how many datagrams a UDP Sender gathers before sending them in one system call.
+const udpBatch = 64
+
 // tcpBatch is how many bytes of HEP a TCP Sender gathers before writing, so that a fast replay does
 // not cost one system call per message.
 const tcpBatch = 64 << 10
@@ -73,15 +79,29 @@ type Sender struct {
 	node    []byte
 
 	pkt       hep.Packet
-	out       []byte                   // TCP: encoded packets not yet written
+	out       []byte                   // encoded packets not yet sent
 	pending   [decode.ProtoDNS + 1]int // TCP: packets in out, by protocol
-	lastNode  string                   // node name of the last HEP-borne message, and its bytes
+	batch     []datagram               // UDP: packets in out
+	msgs      []ipv4.Message
+	udp       batchWriter
+	lastNode  string // node name of the last HEP-borne message, and its bytes
 	lastNodeB []byte
 
 	start  time.Time // pacing
 	paced  int
 	timer  *time.Timer
 	broken error
+}
+
+// datagram is one encoded packet in a UDP Sender's buffer.
+type datagram struct {
+	start, end int
+	proto      decode.Protocol
+}
+
+// batchWriter sends several datagrams at once; ipv4.PacketConn and ipv6.PacketConn are ones.
+type batchWriter interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
 // Dial connects to a collector at t.
@@ -110,7 +130,17 @@ func Dial(ctx context.Context, t Target, opts SendOptions) (*Sender, error) {
 	if s.tcp {
 		s.out = make([]byte, 0, tcpBatch+hep.MaxInflated/16)
 	} else {
-		s.out = make([]byte, 0, 64<<10)
+		s.out = make([]byte, 0, udpBatch*1500)
+		s.batch = make([]datagram, 0, udpBatch)
+		s.msgs = make([]ipv4.Message, udpBatch)
+		for i := range s.msgs {
+			s.msgs[i].Buffers = make([][]byte, 1)
+		}
+		if a, ok := conn.RemoteAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
+			s.udp = ipv6.NewPacketConn(conn.(net.PacketConn))
+		} else {
+			s.udp = ipv4.NewPacketConn(conn.(net.PacketConn))
+		}
 	}
 	return s, nil
 }
@@ -173,20 +203,45 @@ func (s *Sender) Send(ctx context.Context, m *decode.Message) error {
 	if s.tcp {
 		return s.sendTCP(m.Protocol, p)
 	}
-	out, err := hep.AppendEncode(s.out[:0], p)
+	start := len(s.out)
+	out, err := hep.AppendEncode(s.out, p)
 	if err != nil {
 		s.fail(1, fmt.Errorf("hepfeed: %s message of %s: %w", m.Protocol, m.Time.UTC().Format(time.RFC3339Nano), err))
 		return nil
 	}
 	s.out = out
-	if _, err := s.conn.Write(out); err != nil {
-		// A refused datagram (the collector's port closed) fails this packet; later ones may pass.
-		s.fail(1, fmt.Errorf("hepfeed: %s: %w", s.target, err))
-		return nil
+	s.batch = append(s.batch, datagram{start: start, end: len(out), proto: m.Protocol})
+	if len(s.batch) == udpBatch {
+		s.flushUDP()
 	}
-	s.Stats.Sent[m.Protocol]++
-	s.Stats.Bytes += int64(len(out))
 	return nil
+}
+
+// flushUDP sends the gathered datagrams with as few system calls as the platform allows
+// (sendmmsg on Linux). A datagram the network refuses (the collector's port closed) fails alone;
+// the ones after it are still sent.
+func (s *Sender) flushUDP() {
+	msgs := s.msgs[:len(s.batch)]
+	for i, d := range s.batch {
+		msgs[i].Buffers[0] = s.out[d.start:d.end]
+	}
+	for i := 0; i < len(msgs); {
+		n, err := s.udp.WriteBatch(msgs[i:], 0)
+		for _, d := range s.batch[i : i+n] {
+			s.Stats.Sent[d.proto]++
+			s.Stats.Bytes += int64(d.end - d.start)
+		}
+		i += n
+		if err != nil {
+			s.fail(1, fmt.Errorf("hepfeed: %s: %w", s.target, err))
+			i++
+		} else if n == 0 {
+			s.fail(len(msgs)-i, fmt.Errorf("hepfeed: %s: datagrams not sent", s.target))
+			break
+		}
+	}
+	s.batch = s.batch[:0]
+	s.out = s.out[:0]
 }
 
 func (s *Sender) sendTCP(proto decode.Protocol, p *hep.Packet) error {
@@ -203,9 +258,15 @@ func (s *Sender) sendTCP(proto decode.Protocol, p *hep.Packet) error {
 	return nil
 }
 
-// flush writes what a TCP Sender has gathered.
+// flush sends what the Sender has gathered.
 func (s *Sender) flush() error {
-	if !s.tcp || len(s.out) == 0 || s.broken != nil {
+	if !s.tcp {
+		if len(s.batch) > 0 {
+			s.flushUDP()
+		}
+		return nil
+	}
+	if len(s.out) == 0 || s.broken != nil {
 		return s.broken
 	}
 	s.conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
