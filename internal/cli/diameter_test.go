@@ -481,7 +481,7 @@ func TestDiameterPairsAgreeWithTshark(t *testing.T) {
 			}
 			pdus := tsharkPairs(t, tshark, path, "diameter", decodeAs)
 			js, _ := mustRun(t, "diameter", "-q", "-o", "json", path)
-			comparePairs(t, readTxns(t, js), pdus, func(x txn) (uint32, int, int) { return x.HopByHop, x.RequestFrame, x.AnswerFrame })
+			comparePairs(t, readTxns(t, js), pdus, captureDuplicates(t, path), func(x txn) (uint32, int, int) { return x.HopByHop, x.RequestFrame, x.AnswerFrame })
 		})
 	}
 }
@@ -580,19 +580,62 @@ func tsharkPairs(t *testing.T, tshark, path, proto string, decodeAs []string) []
 	return pdus
 }
 
-// comparePairs checks sigtrace's transactions against tshark's pairing (see
-// TestDiameterPairsAgreeWithTshark). key returns a transaction's identifier, request and answer frames.
-func comparePairs(t *testing.T, txns []txn, pdus []tsharkPDU, key func(txn) (id uint32, req, ans int)) {
+// pduKey names a Diameter or DNS message: frame, Hop-by-Hop or DNS id, request or answer.
+type pduKey struct {
+	frame   int
+	id      uint32
+	request bool
+}
+
+// captureDuplicates lists the Diameter and DNS messages the decoder marks as capture duplicates (the
+// same packet captured twice on one hop, e.g. on each GTP-U hop of a core network), which the
+// transaction commands skip and tshark does not.
+func captureDuplicates(t *testing.T, path string) map[pduKey]bool {
 	t.Helper()
-	type pduKey struct {
-		frame   int
-		id      uint32
-		request bool
+	out, _ := mustRun(t, "messages", "-q", "-o", "json", path)
+	dups := map[pduKey]bool{}
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var m struct {
+			Frame     int  `json:"frame"`
+			Duplicate bool `json:"duplicate"`
+			Diameter  *struct {
+				HopByHop uint32 `json:"hop_by_hop"`
+				Flags    struct {
+					Request bool `json:"request"`
+				} `json:"flags"`
+			} `json:"diameter"`
+			DNS *struct {
+				ID       uint16 `json:"id"`
+				Response bool   `json:"response"`
+			} `json:"dns"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("messages -o json: %v", err)
+		}
+		switch {
+		case !m.Duplicate:
+		case m.Diameter != nil:
+			dups[pduKey{m.Frame, m.Diameter.HopByHop, m.Diameter.Flags.Request}] = true
+		case m.DNS != nil:
+			dups[pduKey{m.Frame, uint32(m.DNS.ID), !m.DNS.Response}] = true
+		}
 	}
+	return dups
+}
+
+// comparePairs checks sigtrace's transactions against tshark's pairing (see
+// TestDiameterPairsAgreeWithTshark), leaving out the capture duplicates. key returns a transaction's
+// identifier, request and answer frames.
+func comparePairs(t *testing.T, txns []txn, pdus []tsharkPDU, dups map[pduKey]bool, key func(txn) (id uint32, req, ans int)) {
+	t.Helper()
 	byKey := map[pduKey]tsharkPDU{}
 	requests, answers := 0, 0
 	for _, p := range pdus {
-		byKey[pduKey{p.frame, p.id, p.request}] = p
+		k := pduKey{p.frame, p.id, p.request}
+		if dups[k] {
+			continue
+		}
+		byKey[k] = p
 		if p.request {
 			requests++
 		} else {
