@@ -263,8 +263,8 @@ const (
 	// childWait: how long legs may stay open after the root leg ended before the call is emitted
 	// anyway (a lost BYE on a B-leg must not keep the call forever).
 	childWait = 32 * time.Second
-	// tombstoneTTL: how long the Call-IDs of an emitted call are remembered, so that stray late
-	// messages (a retransmitted 200 to BYE) do not start a new call.
+	// tombstoneTTL: how long (at least; at most twice) the Call-IDs of an emitted call are
+	// remembered, so that stray late messages (a retransmitted 200 to BYE) do not start a new call.
 	tombstoneTTL = 32 * time.Second
 )
 
@@ -287,32 +287,42 @@ type CallStats struct {
 // Calls groups SIP messages into calls. Feed it every message in capture-time order with Add,
 // then call Flush. It is not safe for concurrent use.
 type Calls struct {
-	opts    CallOptions
-	headers []string // Call-ID-valued link headers
+	opts     CallOptions
+	headers  []string // Call-ID-valued link headers
+	linkVals [][]byte
 
-	legs    map[string]*legState   // by Call-ID
-	waiting map[string][]*legState // legs whose parent Call-ID has not been seen yet
-	shared  map[string]*legState   // Session-ID / icid-value: the first leg holding it
-	byNum   map[string][]*legState // calling number -> open legs (heuristic only)
-	rtp     map[netip.AddrPort]rtpSink
-	tomb    map[string]time.Time // Call-IDs of emitted calls
-	tombQ   []tombEntry
+	// legs holds every open leg by Call-ID, and, for a while after their call was emitted, the
+	// Call-IDs of finished legs, mapped to a tombstone, so that stray late messages do not start
+	// new calls. Tombstones come in two generations: every tombstoneTTL the older one is swept
+	// out of the map and reused for the next.
+	legs      map[string]*legState
+	tombs     [2]*legState
+	tomb      int // the generation new tombstones get
+	nextSweep time.Time
+	waiting   map[string][]*legState // legs whose parent Call-ID has not been seen yet
+	shared    map[string]*legState   // Session-ID / icid-value: the first leg holding it
+	byNum     map[string][]*legState // calling number -> open legs (heuristic only)
+	rtp       map[rtpKey]rtpSink
+	rtpPorts  []uint16 // per UDP port, how many rtp entries use it: a cheap first test per frame
 
 	openHead, openTail *callState // open calls, oldest first
 	open               int
 	timers             timerHeap
 	now                time.Time
 
-	seed  maphash.Seed
-	sdp   sip.SDP
-	out   []*Call
-	stats CallStats
+	seed        maphash.Seed
+	seed64      uint64
+	sdp         sip.SDP
+	out         []*Call
+	scratch     []byte
+	freeLegs    []*legState
+	freeCalls   []*callState
+	freeRecords []*Call
+	stats       CallStats
 }
 
-type tombEntry struct {
-	id string
-	at time.Time
-}
+// isTomb reports whether a legs entry is a tombstone.
+func (c *Calls) isTomb(l *legState) bool { return l == c.tombs[0] || l == c.tombs[1] }
 
 // defaultLegHeaders hold the Call-ID of a parent leg.
 var defaultLegHeaders = []string{"X-ORIGINAL-CALLID", "X-CID", "X-Call-ID"}
@@ -329,17 +339,21 @@ func NewCalls(opts CallOptions) *Calls {
 			hs = append(hs, h)
 		}
 	}
-	return &Calls{
-		opts:    opts,
-		headers: hs,
-		legs:    make(map[string]*legState),
-		waiting: make(map[string][]*legState),
-		shared:  make(map[string]*legState),
-		byNum:   make(map[string][]*legState),
-		rtp:     make(map[netip.AddrPort]rtpSink),
-		tomb:    make(map[string]time.Time),
-		seed:    maphash.MakeSeed(),
+	c := &Calls{
+		opts:     opts,
+		headers:  hs,
+		linkVals: make([][]byte, len(hs)),
+		legs:     make(map[string]*legState),
+		waiting:  make(map[string][]*legState),
+		shared:   make(map[string]*legState),
+		byNum:    make(map[string][]*legState),
+		rtp:      make(map[rtpKey]rtpSink),
+		rtpPorts: make([]uint16, 1<<16),
+		tombs:    [2]*legState{{}, {}},
 	}
+	c.seed = maphash.MakeSeed()
+	c.seed64 = maphash.Comparable(c.seed, 0)
+	return c
 }
 
 // Stats returns the counts so far.

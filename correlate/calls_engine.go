@@ -75,14 +75,14 @@ func (c *Calls) sipMessage(m *decode.Message) {
 		c.now = t
 	}
 	l := c.legs[string(s.CallID)]
-	toTag := s.ToTag()
-	if l == nil {
+	tt := toTag(s)
+	if l == nil || c.isTomb(l) {
 		method := s.CSeqMethod
 		if s.IsRequest {
 			method = s.Method
 		}
-		initial := s.IsRequest && string(s.Method) == "INVITE" && len(toTag) == 0
-		if _, gone := c.tomb[string(s.CallID)]; gone && !initial {
+		initial := s.IsRequest && string(s.Method) == "INVITE" && len(tt) == 0
+		if l != nil && !initial {
 			c.stats.Late++
 			return
 		}
@@ -96,12 +96,15 @@ func (c *Calls) sipMessage(m *decode.Message) {
 			return
 		}
 	}
-	l.message(c, m, t, toTag)
+	significant := l.message(c, m, t, tt)
 	cs := l.call // after the message: linking may have moved the leg into another call
 	if t.After(cs.last) {
 		cs.last = t
 	}
-	c.schedule(cs)
+	// Other messages only push the deadline later, which the timer finds when it comes up.
+	if significant || cs.heapIdx < 0 {
+		c.schedule(cs)
+	}
 }
 
 // inviteDialogMethod reports methods that exist only inside an INVITE dialog, so that a message
@@ -117,22 +120,27 @@ func inviteDialogMethod(m []byte) bool {
 // newLeg creates the leg of a new Call-ID, in a call of its own until something links it.
 func (c *Calls) newLeg(m *decode.Message, t time.Time, partial bool) *legState {
 	s := m.SIP
-	l := &legState{}
-	l.CallID = string(s.CallID)
+	l := c.allocLeg()
+	// One string holds the leg's identifiers; the fields are slices of it (one allocation).
+	b := append(c.scratch[:0], s.CallID...)
+	n1 := len(b)
+	b = append(b, fromTag(s)...)
+	n2 := len(b)
+	b = append(b, s.FromUser()...)
+	n3 := len(b)
+	b = append(b, s.ToUser()...)
+	n4 := len(b)
+	if !partial {
+		b = append(b, s.RequestURI...)
+	}
+	c.scratch = b
+	str := string(b)
+	l.CallID, l.callerTag, l.From, l.To, l.RequestURI = str[:n1], str[n1:n2], str[n2:n3], str[n3:n4], str[n4:]
 	l.Partial = partial
 	l.Frame, l.Input = m.Frame, m.Input
-	l.callerTag = string(s.FromTag())
-	if !s.IsRequest || !partial {
-		l.From = string(s.FromUser())
-		l.To = string(s.ToUser())
-	} else {
-		// An in-dialog request may come from either side: From is then whoever sent it. Take it as
-		// the caller; nothing better is known.
-		l.From = string(s.FromUser())
-		l.To = string(s.ToUser())
-	}
+	// A partial leg's first message may be an in-dialog request from either side: From is then
+	// whoever sent it. It is taken as the caller; nothing better is known.
 	if !partial {
-		l.RequestURI = string(s.RequestURI)
 		l.InviteTime = t
 		l.initMin, l.initMax = s.CSeq, s.CSeq
 		l.p0 = Hop{Src: m.Src, Dst: m.Dst, Transport: m.Transport}
@@ -150,7 +158,9 @@ func (c *Calls) newLeg(m *decode.Message, t time.Time, partial bool) *legState {
 			l.confirmed = true // an in-dialog request: the dialog was established before the capture
 		}
 	}
-	cs := &callState{root: l, legs: []*legState{l}, first: t, last: t, heapIdx: -1}
+	cs := c.allocCall()
+	cs.root, cs.first, cs.last = l, t, t
+	cs.legs = append(cs.legs, l)
 	l.call = cs
 	c.pushOpen(cs)
 	c.legs[l.CallID] = l
@@ -170,13 +180,15 @@ func (c *Calls) newLeg(m *decode.Message, t time.Time, partial bool) *legState {
 	return l
 }
 
-// schedule recomputes when the call must be looked at next.
+// schedule makes sure the call is looked at no later than its deadline. The heap entry is only
+// moved earlier: a later deadline is found when the entry comes up (most messages push the
+// deadline later, and moving an entry costs more than looking at it once more).
 func (c *Calls) schedule(cs *callState) {
-	cs.deadline = c.deadline(cs)
-	if cs.deadline.IsZero() {
-		c.timers.remove(cs)
+	d := c.deadline(cs)
+	if d.IsZero() || (cs.heapIdx >= 0 && !d.Before(cs.deadline)) {
 		return
 	}
+	cs.deadline = d
 	c.timers.set(cs)
 }
 
@@ -214,6 +226,11 @@ func (c *Calls) expire() {
 	for len(c.timers) > 0 && !c.timers[0].deadline.After(c.now) {
 		cs := c.timers[0]
 		c.timers.remove(cs)
+		if d := c.deadline(cs); d.After(c.now) {
+			cs.deadline = d
+			c.timers.set(cs)
+			continue
+		}
 		for _, l := range cs.legs {
 			if !l.ended() {
 				if t := l.timeout(); !t.IsZero() && !t.After(c.now) {
@@ -227,13 +244,17 @@ func (c *Calls) expire() {
 		}
 		c.schedule(cs)
 	}
-	for len(c.tombQ) > 0 && c.now.Sub(c.tombQ[0].at) > tombstoneTTL {
-		id := c.tombQ[0].id
-		if at, ok := c.tomb[id]; ok && at.Equal(c.tombQ[0].at) {
-			delete(c.tomb, id)
+	if !c.now.Before(c.nextSweep) {
+		if !c.nextSweep.IsZero() {
+			old := c.tombs[1-c.tomb]
+			for id, l := range c.legs {
+				if l == old {
+					delete(c.legs, id)
+				}
+			}
+			c.tomb = 1 - c.tomb
 		}
-		c.tombQ[0] = tombEntry{}
-		c.tombQ = c.tombQ[1:]
+		c.nextSweep = c.now.Add(tombstoneTTL)
 	}
 	if c.opts.MaxOpen > 0 {
 		for c.open > c.opts.MaxOpen {
@@ -272,17 +293,15 @@ func (c *Calls) emit(cs *callState, evicted bool) {
 	c.forget(cs)
 }
 
-// forget removes every trace of an emitted call from the indexes.
+// forget removes every trace of an emitted call from the indexes and recycles its state.
 func (c *Calls) forget(cs *callState) {
 	cs.dead = true
 	c.unlinkOpen(cs)
 	c.timers.remove(cs)
 	for _, l := range cs.legs {
-		if c.legs[l.CallID] == l {
-			delete(c.legs, l.CallID)
-		}
-		c.tomb[l.CallID] = c.now
-		c.tombQ = append(c.tombQ, tombEntry{id: l.CallID, at: c.now})
+		// Every leg of an open call is in c.legs under its Call-ID (a leg is made only when its
+		// Call-ID is free or a tombstone).
+		c.legs[l.CallID] = c.tombs[c.tomb]
 		if l.waitingFor != "" {
 			kids := c.waiting[l.waitingFor]
 			kids = slices.DeleteFunc(kids, func(k *legState) bool { return k == l })
@@ -303,13 +322,61 @@ func (c *Calls) forget(cs *callState) {
 		for _, a := range l.rtpAddrs {
 			if c.rtp[a].leg == l {
 				delete(c.rtp, a)
+				c.rtpPorts[a.port]--
 			}
 		}
-		if l.Retransmissions > 0 {
-			c.stats.Retransmissions += l.Retransmissions
-		}
+		c.stats.Retransmissions += l.Retransmissions
+	}
+	for _, l := range cs.legs {
+		c.freeLeg(l)
+	}
+	c.freeCall(cs)
+}
+
+// Open legs and calls are recycled: a capture makes millions of them, a few thousand at a time.
+const maxFree = 4096
+
+func (c *Calls) allocLeg() *legState {
+	if n := len(c.freeLegs); n > 0 {
+		l := c.freeLegs[n-1]
+		c.freeLegs = c.freeLegs[:n-1]
+		return l
+	}
+	return &legState{}
+}
+
+// freeLeg resets a leg for reuse, keeping the capacity of its slices. Nothing may refer to it:
+// its record was copied out (the Hops it handed over are not reused).
+func (c *Calls) freeLeg(l *legState) {
+	*l = legState{seen: l.seen[:0], txns: l.txns[:0], toTags: clearStrings(l.toTags), children: clearPtrs(l.children),
+		sharedKeys: clearStrings(l.sharedKeys), rtpAddrs: l.rtpAddrs[:0], hops: l.hops[:0]}
+	if len(c.freeLegs) < maxFree {
+		c.freeLegs = append(c.freeLegs, l)
 	}
 }
+
+func (c *Calls) allocCall() *callState {
+	if n := len(c.freeCalls); n > 0 {
+		cs := c.freeCalls[n-1]
+		c.freeCalls = c.freeCalls[:n-1]
+		return cs
+	}
+	return &callState{heapIdx: -1}
+}
+
+// freeCall resets a call for reuse (its events were copied into the record).
+func (c *Calls) freeCall(cs *callState) {
+	clear(cs.refers)
+	clear(cs.events)
+	*cs = callState{legs: clearPtrs(cs.legs), refers: cs.refers[:0], events: cs.events[:0], evPrimary: cs.evPrimary[:0], heapIdx: -1}
+	if len(c.freeCalls) < maxFree {
+		c.freeCalls = append(c.freeCalls, cs)
+	}
+}
+
+func clearStrings(s []string) []string { clear(s); return s[:0] }
+
+func clearPtrs[T any](s []*T) []*T { clear(s); return s[:0] }
 
 func (c *Calls) pushOpen(cs *callState) {
 	cs.prev = c.openTail

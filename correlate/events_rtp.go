@@ -3,14 +3,22 @@ package correlate
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/maphash"
 	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/sigtrace/sigtrace/decode"
-	"github.com/sigtrace/sigtrace/decode/sip"
 )
+
+// rtpKey is a media address as a map key: plain bytes hash faster than netip.AddrPort.
+type rtpKey struct {
+	addr [16]byte
+	port uint16
+}
+
+func keyOf(ap netip.AddrPort) rtpKey { return rtpKey{addr: ap.Addr().As16(), port: ap.Port()} }
 
 // rtpSink is a media address an open leg's SDP announced with telephone-event.
 type rtpSink struct {
@@ -24,42 +32,120 @@ const eventDigits = "0123456789*#ABCD"
 // watchRTP registers the media addresses of an SDP that negotiates telephone-event, so that RTP
 // DTMF sent to them is reported on the leg.
 func (c *Calls) watchRTP(l *legState, body []byte) {
-	if !bytes.Contains(body, []byte("telephone-event")) || sip.ParseSDP(body, &c.sdp) != nil {
+	if !bytes.Contains(body, []byte("telephone-event")) {
 		return
 	}
-	for i := range c.sdp.Media {
-		md := &c.sdp.Media[i]
-		pt, ok := md.TelephoneEvent()
-		if !ok || md.Port <= 0 || md.Port > 0xffff || pt > 127 {
-			continue
+	// A proxy relays the same SDP on each of its hops: read each body once per leg.
+	h := maphash.Bytes(c.seed, body)
+	if h == l.sdpSeen[0] || h == l.sdpSeen[1] {
+		return
+	}
+	l.sdpSeen[1], l.sdpSeen[0] = l.sdpSeen[0], h
+	sdpEvents(body, func(conn []byte, port, pt int) {
+		addr, ok := parseAddr(conn)
+		if !ok || addr.IsUnspecified() {
+			return
 		}
-		addr, err := netip.ParseAddr(string(c.sdp.Connection(i).Address))
-		if err != nil || addr.IsUnspecified() {
-			continue
+		k := rtpKey{addr: addr.Unmap().As16(), port: uint16(port)}
+		s, ok := c.rtp[k]
+		if ok && s.leg == l && s.pt == uint8(pt) {
+			return
 		}
-		ap := netip.AddrPortFrom(addr.Unmap(), uint16(md.Port))
-		if s, ok := c.rtp[ap]; ok && s.leg == l && s.pt == uint8(pt) {
-			continue
+		if !ok {
+			c.rtpPorts[k.port]++
 		}
-		c.rtp[ap] = rtpSink{leg: l, pt: uint8(pt)}
-		known := false
+		c.rtp[k] = rtpSink{leg: l, pt: uint8(pt)}
 		for _, a := range l.rtpAddrs {
-			if a == ap {
-				known = true
-				break
+			if a == k {
+				return
 			}
 		}
-		if !known {
-			l.rtpAddrs = append(l.rtpAddrs, ap)
+		l.rtpAddrs = append(l.rtpAddrs, k)
+	})
+}
+
+// sdpEvents calls fn for each media section of an SDP that offers telephone-event, with its
+// connection address (its own c=, else the session's), port and payload type. Every SDP of every
+// call comes through here, so it reads only the c=, m= and a=rtpmap lines, with plain loops.
+func sdpEvents(body []byte, fn func(conn []byte, port, pt int)) {
+	var sessConn, conn []byte
+	port, pt, inMedia := 0, -1, false
+	done := func() {
+		if inMedia && port > 0 && port <= 0xffff && pt >= 0 {
+			if conn == nil {
+				conn = sessConn
+			}
+			fn(conn, port, pt)
 		}
 	}
+	for p := 0; p < len(body); {
+		line := body[p:]
+		if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
+			line, p = line[:nl], p+nl+1
+		} else {
+			p = len(body)
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if len(line) < 3 || line[1] != '=' {
+			continue
+		}
+		switch line[0] {
+		case 'c': // c=IN IP4 192.0.2.1[/ttl]
+			addr := line[bytes.LastIndexByte(line, ' ')+1:]
+			for i, ch := range addr {
+				if ch == '/' {
+					addr = addr[:i]
+					break
+				}
+			}
+			if inMedia {
+				conn = addr
+			} else {
+				sessConn = addr
+			}
+		case 'm': // m=audio 49170[/2] RTP/AVP 0 101
+			done()
+			inMedia, conn, pt, port = true, nil, -1, 0
+			f := line[2:]
+			if sp := bytes.IndexByte(f, ' '); sp >= 0 {
+				port, _ = leadingInt(f[sp+1:])
+			}
+		case 'a': // a=rtpmap:101 telephone-event/8000
+			if !inMedia || pt >= 0 || len(line) < 9 || string(line[:9]) != "a=rtpmap:" {
+				continue
+			}
+			n, rest := leadingInt(line[9:])
+			if len(rest) > 0 && rest[0] == ' ' {
+				rest = rest[1:]
+			}
+			if n >= 0 && n <= 127 && len(rest) >= 15 && bytes.EqualFold(rest[:15], []byte("telephone-event")) {
+				pt = n
+			}
+		}
+	}
+	done()
+}
+
+// leadingInt reads the decimal number at the start of b (at most 6 digits; -1 when none).
+func leadingInt(b []byte) (int, []byte) {
+	n, i := 0, 0
+	for i < len(b) && i < 6 && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + int(b[i]-'0')
+		i++
+	}
+	if i == 0 {
+		return -1, b
+	}
+	return n, b[i:]
 }
 
 // AddRTP looks for an RFC 4733 telephone-event (a DTMF digit) in a UDP payload sent to dst, and
 // reports it on the leg whose SDP announced dst. Each digit is reported once, when its first
 // packet is seen (the sender repeats them).
 func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame int, input string) {
-	sink, ok := c.rtp[dst]
+	sink, ok := c.rtp[keyOf(dst)]
 	if !ok || len(payload) < 16 || payload[0]>>6 != 2 || payload[1]&0x7f != sink.pt {
 		return
 	}
@@ -154,6 +240,9 @@ func (c *Calls) Frame(f *decode.Frame) {
 	if len(data) < 8 {
 		return
 	}
-	ap := netip.AddrPortFrom(dst, binary.BigEndian.Uint16(data[2:]))
-	c.AddRTP(f.Time, ap, data[8:], f.Number, f.Input)
+	port := binary.BigEndian.Uint16(data[2:])
+	if c.rtpPorts[port] == 0 {
+		return
+	}
+	c.AddRTP(f.Time, netip.AddrPortFrom(dst, port), data[8:], f.Number, f.Input)
 }

@@ -3,7 +3,6 @@ package correlate
 import (
 	"encoding/binary"
 	"hash/maphash"
-	"net/netip"
 	"time"
 
 	"github.com/sigtrace/sigtrace/decode"
@@ -17,7 +16,8 @@ type legState struct {
 	children []*legState
 
 	callerTag string
-	p0        Hop // the first hop, as the INVITE crossed it (caller side to callee side)
+	hops      []Hop // the record's Hops (kept here so that the slice is reused with the leg)
+	p0        Hop   // the first hop, as the INVITE crossed it (caller side to callee side)
 	// initMin..initMax are the CSeq numbers of the initial INVITEs (more than one when the first
 	// was challenged for credentials and sent again).
 	initMin, initMax uint32
@@ -46,7 +46,8 @@ type legState struct {
 	sharedKeys []string
 	num        string // calling number, for the heuristic index
 
-	rtpAddrs []netip.AddrPort
+	rtpAddrs []rtpKey
+	sdpSeen  [2]uint64 // hashes of the last SDP bodies read for telephone-event
 	rtpSeen  [4]uint64 // recent (SSRC, timestamp) of RTP events, to report each digit once
 	rtpNext  int
 }
@@ -162,50 +163,58 @@ func (l *legState) onPrimary(m *decode.Message, down bool) bool {
 	return m.Src.Addr() == src.Addr() && m.Dst.Addr() == dst.Addr()
 }
 
-// identity hashes what makes a message the same message again on the same hop.
-func (c *Calls) identity(m *decode.Message, toTag []byte) uint64 {
+// identity hashes what makes a message the same message again on the same hop: addresses,
+// CSeq, method or status, tags. The branch is left out: on one hop, a request with the same CSeq,
+// method and From tag is the same request again, and reading Via costs more than the rest together.
+func (c *Calls) identity(m *decode.Message, fromTag, toTag []byte) uint64 {
 	s := m.SIP
-	var buf [48]byte
-	a := m.Src.Addr().As16()
-	b := m.Dst.Addr().As16()
-	copy(buf[:16], a[:])
-	copy(buf[16:32], b[:])
-	binary.BigEndian.PutUint16(buf[32:], m.Src.Port())
-	binary.BigEndian.PutUint16(buf[34:], m.Dst.Port())
-	binary.BigEndian.PutUint32(buf[36:], s.CSeq)
-	binary.BigEndian.PutUint16(buf[40:], uint16(s.StatusCode))
-	if s.IsRequest {
-		buf[42] = 1
+	a, b := m.Src.Addr().As16(), m.Dst.Addr().As16()
+	h := mix64(c.seed64, binary.LittleEndian.Uint64(a[:8]))
+	h = mix64(h, binary.LittleEndian.Uint64(a[8:])^uint64(m.Src.Port())<<16^uint64(m.Dst.Port()))
+	h = mix64(h, binary.LittleEndian.Uint64(b[:8]))
+	h = mix64(h, binary.LittleEndian.Uint64(b[8:]))
+	code := uint64(methodCode(s.CSeqMethod))
+	if code == uint64(mOther) {
+		code = maphash.Bytes(c.seed, s.CSeqMethod)
 	}
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	h.Write(buf[:43])
-	h.Write(s.CSeqMethod)
-	h.WriteByte(0)
-	h.Write(s.Branch())
-	h.WriteByte(0)
-	h.Write(toTag)
-	return h.Sum64()
+	req := uint64(0)
+	if s.IsRequest {
+		req = 1
+	}
+	h = mix64(h, uint64(s.CSeq)<<32|uint64(s.StatusCode)<<1|req)
+	h = mix64(h, code)
+	h = mix64(h, maphash.Bytes(c.seed, fromTag))
+	return mix64(h, maphash.Bytes(c.seed, toTag))
 }
 
-// message applies one message to the leg.
-func (l *legState) message(c *Calls, m *decode.Message, t time.Time, toTag []byte) {
+// mix64 folds v into h (multiply-xorshift, as in splitmix64's finaliser).
+func mix64(h, v uint64) uint64 {
+	h ^= v
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 31
+	h *= 0x94d049bb133111eb
+	return h ^ h>>29
+}
+
+// message applies one message to the leg. It reports whether the message may bring the call's
+// deadline nearer (an INVITE, CANCEL or BYE, a final response to an INVITE).
+func (l *legState) message(c *Calls, m *decode.Message, t time.Time, toTag []byte) (significant bool) {
 	s := m.SIP
 	l.Messages++
 	if t.After(l.last) {
 		l.last = t
 	}
-	id := c.identity(m, toTag)
+	ft := fromTag(s)
+	id := c.identity(m, ft, toTag)
 	for _, x := range l.seen {
 		if x == id {
 			l.Retransmissions++
-			return
+			return false
 		}
 	}
 	l.seen = append(l.seen, id)
 
-	fromTag := s.FromTag()
-	callerSide := string(fromTag) == l.callerTag
+	callerSide := string(ft) == l.callerTag
 	side := uint8(1)
 	if callerSide {
 		side = 0
@@ -215,12 +224,18 @@ func (l *legState) message(c *Calls, m *decode.Message, t time.Time, toTag []byt
 
 	if s.IsRequest {
 		l.request(c, m, t, toTag, side, primary)
+		switch string(s.Method) {
+		case "INVITE", "CANCEL", "BYE":
+			significant = true
+		}
 	} else {
 		l.response(c, m, t, toTag, side, primary)
+		significant = s.StatusCode >= 200 && string(s.CSeqMethod) == "INVITE"
 	}
 	if sdp := s.SDPBody(); len(sdp) > 0 {
 		c.watchRTP(l, sdp)
 	}
+	return significant
 }
 
 // txn finds or adds the transaction of a message; isNew reports a first sighting.
@@ -295,14 +310,14 @@ func (l *legState) initialInvite(c *Calls, m *decode.Message, t time.Time) {
 	}
 	h := Hop{Src: m.Src, Dst: m.Dst, Transport: m.Transport}
 	known := false
-	for _, x := range l.Hops {
+	for _, x := range l.hops {
 		if x == h {
 			known = true
 			break
 		}
 	}
 	if !known {
-		l.Hops = append(l.Hops, h)
+		l.hops = append(l.hops, h)
 		if l.parent == nil && l.waitingFor == "" {
 			c.link(l, m) // a proxy may add the linking header on a later hop
 		}
@@ -386,10 +401,11 @@ func (l *legState) inviteResponse(m *decode.Message, t time.Time, toTag []byte, 
 	}
 }
 
-// finish fills the leg's record from what was seen.
-func (l *legState) finish() Leg {
-	r := l.Leg
-	r.Hops = l.Hops
+// finish fills the leg's record from what was seen into r, reusing r's Hops.
+func (l *legState) finish(r *Leg) {
+	hops := r.Hops[:0]
+	*r = l.Leg
+	r.Hops = append(hops, l.hops...)
 	r.FromTag = l.callerTag
 	r.EarlyDialogs = len(l.toTags)
 	r.RingingTime = l.ring.t
@@ -451,41 +467,63 @@ func (l *legState) finish() Leg {
 	default:
 		r.Outcome = InProgress
 	}
-	return r
 }
 
-// record builds the call's record.
+// record builds the call's record, in a recycled one when the caller gives them back (Release).
 func (c *Calls) record(cs *callState) *Call {
 	c.parkEvents(cs)
-	call := &Call{CallID: cs.root.CallID, Legs: make([]Leg, 0, len(cs.legs))}
-	// Root first, then the others depth first in order of creation.
-	var walk func(l *legState)
-	walk = func(l *legState) {
-		call.Legs = append(call.Legs, l.finish())
-		for _, k := range l.children {
-			walk(k)
-		}
+	var call *Call
+	if n := len(c.freeRecords); n > 0 {
+		call = c.freeRecords[n-1]
+		c.freeRecords = c.freeRecords[:n-1]
+	} else {
+		call = &Call{}
 	}
-	walk(cs.root)
+	// Root first, then the others depth first in order of creation.
+	legs := call.Legs[:0]
+	legs = appendLegs(legs, cs.root)
 	for _, l := range cs.legs {
 		if l != cs.root && l.parent == nil {
-			walk(l) // not reachable from the root (cannot happen once linked, kept for safety)
+			legs = appendLegs(legs, l) // not reachable from the root (cannot happen once linked, kept for safety)
 		}
 	}
-	root := &call.Legs[0]
-	call.Outcome = root.Outcome
-	call.FinalStatus = root.FinalStatus
-	call.InviteTime = root.InviteTime
-	call.RingingTime = root.RingingTime
-	call.AnswerTime = root.AnswerTime
-	call.EndTime = root.EndTime
-	call.EndReason = root.EndReason
-	call.EndedBy = root.EndedBy
+	root := &legs[0]
+	*call = Call{
+		CallID: root.CallID, Outcome: root.Outcome, FinalStatus: root.FinalStatus,
+		InviteTime: root.InviteTime, RingingTime: root.RingingTime, AnswerTime: root.AnswerTime,
+		EndTime: root.EndTime, EndReason: root.EndReason, EndedBy: root.EndedBy,
+		Legs: legs, Events: append(call.Events[:0], cs.events...),
+	}
 	if call.Outcome == InProgress {
 		call.EndTime = time.Time{}
 		call.EndReason, call.EndedBy = "", ""
 	}
-	call.Events = cs.events
+	if len(call.Events) == 0 {
+		call.Events = nil
+	}
 	sortEvents(call.Events)
 	return call
+}
+
+// appendLegs appends the records of l and its descendants, reusing the slots (and their Hops)
+// of a recycled record.
+func appendLegs(legs []Leg, l *legState) []Leg {
+	if len(legs) < cap(legs) {
+		legs = legs[:len(legs)+1]
+	} else {
+		legs = append(legs, Leg{})
+	}
+	l.finish(&legs[len(legs)-1])
+	for _, k := range l.children {
+		legs = appendLegs(legs, k)
+	}
+	return legs
+}
+
+// Release gives back a call record the caller is done with (it must not be used afterwards), so
+// that its memory serves the next records. Optional: records not released are garbage collected.
+func (c *Calls) Release(call *Call) {
+	if call != nil && len(c.freeRecords) < maxFree {
+		c.freeRecords = append(c.freeRecords, call)
+	}
 }

@@ -19,15 +19,15 @@ func (c *Calls) link(l *legState, m *decode.Message) {
 	if l.parent != nil || l.waitingFor != "" {
 		return
 	}
-	s := m.SIP
-	for _, name := range c.headers {
-		id := callIDValue(s.Header(name))
+	vals, session, pcv := c.linkHeaders(m.SIP)
+	for i, name := range c.headers {
+		id := callIDValue(vals[i])
 		// The class-4 proxy puts the leg's own Call-ID there on its outgoing hop: that names the
 		// leg for the class-5 node, it does not link it.
 		if len(id) == 0 || string(id) == l.CallID {
 			continue
 		}
-		if p := c.legs[string(id)]; p != nil {
+		if p := c.legs[string(id)]; p != nil && !c.isTomb(p) {
 			if c.attach(l, p, name) {
 				return
 			}
@@ -38,13 +38,13 @@ func (c *Calls) link(l *legState, m *decode.Message) {
 		c.waiting[l.waitingFor] = append(c.waiting[l.waitingFor], l)
 		return
 	}
-	if v := s.Header("Session-ID"); v != nil {
-		if k := sessionKey(v); k != "" && c.share(l, "sid:"+k, "Session-ID") {
+	if session != nil {
+		if k := sessionKey(session); k != "" && c.share(l, "sid:"+k, "Session-ID") {
 			return
 		}
 	}
-	if v := s.Header("P-Charging-Vector"); v != nil {
-		if icid, ok := sip.Param(v, "icid-value"); ok && len(icid) > 0 {
+	if pcv != nil {
+		if icid, ok := sip.Param(pcv, "icid-value"); ok && len(icid) > 0 {
 			if c.share(l, "icid:"+string(unquote(icid)), "P-Charging-Vector") {
 				return
 			}
@@ -148,7 +148,7 @@ func (c *Calls) heuristic(l *legState, m *decode.Message) {
 			continue
 		}
 		to := false
-		for _, h := range p.Hops {
+		for _, h := range p.hops {
 			if h.Dst.Addr() == m.Src.Addr() {
 				to = true
 				break
