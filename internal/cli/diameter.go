@@ -36,8 +36,8 @@ func NewCmdDiameter(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diameter FILE...",
 		Short: "List Diameter transactions (request and answer) with their latency, or their statistics",
-		Long: `Pair every Diameter request with its answer and list the transactions: time, frames, client and
-server, application, command, Session-Id, result, latency and status.
+		Long: `Pair every Diameter request with its answer and list the transactions: time, frames, the request's
+source and destination, application, command, Session-Id, result, latency and status.
 
 An answer belongs to the request that travelled the other way between the same two addresses with
 the same Hop-by-Hop and End-to-End identifiers. A request sent again on the same connection, or with
@@ -54,22 +54,23 @@ The result is the Result-Code, else the Experimental-Result-Code. Latency runs f
 of the request to the answer.
 
 -o json writes NDJSON, one transaction per line: status (answered, unanswered, orphan), time (the
-request's, or the orphan answer's), input, transport, client, server, application_id, application,
-command_code, command, command_short, session_id, user_name, public_identity, origin_host,
-origin_realm, destination_host, destination_realm (the request's), hop_by_hop, end_to_end,
-request_frame, request_time, answer_frame, answer_time, answer_input (when not the request's
-input), answer_origin_host, answer_origin_realm, result, result_code, experimental_result_code,
-experimental_result_vendor_id, error_bit (the answer's E flag), latency_ms, retransmission_frames,
-evicted (dropped because more than --max-open requests waited). Times are RFC 3339 UTC with
-microseconds; latencies are milliseconds. Fields without a value are left out.
+request's, or the orphan answer's), input, transport, src and dst (the request's addresses; for an
+orphan, the answer's reversed), application_id, application, command_code, command, command_short,
+session_id, user_name, public_identity, origin_host, origin_realm, destination_host,
+destination_realm (the request's), hop_by_hop, end_to_end, request_frame, request_time,
+answer_frame, answer_time, answer_input (when not the request's input), answer_origin_host,
+answer_origin_realm, result, result_code, experimental_result_code, experimental_result_vendor_id,
+error_bit (the answer's E flag), latency_ms, retransmission_frames, evicted (dropped because more
+than --max-open requests waited). Times are RFC 3339 UTC with microseconds; latencies are
+milliseconds. Fields without a value are left out.
 -o csv writes the main fields, one transaction per row.
 
 --stats prints, instead of the transactions, their counts and latency percentiles (p50, p90, p99,
 max, nearest rank, in ms) per application and command, and per result. With -o json it is one JSON
-object: protocol ("diameter"), answered, unanswered, orphans, retransmissions, evicted, by_command [application_id,
-application, command_code, command, command_short, answered, unanswered, orphans, retransmissions,
-latency_ms {count, p50, p90, p99, max}], by_result [result, count, latency_ms]; with -o csv one row
-per command ("command"), result ("result") and the totals ("total").`,
+object: protocol ("diameter"), answered, unanswered, orphans, retransmissions, evicted, by_command
+[application_id, application, command_code, command, command_short, answered, unanswered, orphans,
+retransmissions, latency_ms {count, p50, p90, p99, max}], by_result [result, count, latency_ms];
+with -o csv one row per command ("command"), result ("result") and the totals ("total").`,
 		Example: `  sigtrace diameter s6a.pcapng
   sigtrace diameter --stats core-*.pcap.gz
   sigtrace diameter -o json hss.pcap | jq 'select(.status != "answered")'
@@ -351,12 +352,12 @@ func newDiameterWriter(out *bufio.Writer, format string, terminal bool) *diamete
 	case "table":
 		w.table = render.NewTable(out, terminal,
 			render.Column{Name: "time", Width: 27}, render.Column{Name: "frames", Width: 9},
-			render.Column{Name: "client", Width: 21}, render.Column{Name: "server", Width: 21},
+			render.Column{Name: "src", Width: 21}, render.Column{Name: "dst", Width: 21},
 			render.Column{Name: "app", Width: 8}, render.Column{Name: "command", Width: 7},
 			render.Column{Name: "session", Width: 40}, render.Column{Name: "result", Width: 6},
 			render.Column{Name: "latency-ms", Width: 10}, render.Column{Name: "status", Width: 0})
 	case "csv":
-		w.csv = render.NewCSV(out, "status", "time", "input", "transport", "client", "server", "application_id",
+		w.csv = render.NewCSV(out, "status", "time", "input", "transport", "src", "dst", "application_id",
 			"application", "command_code", "command", "session_id", "origin_host", "destination_realm",
 			"hop_by_hop", "end_to_end", "request_frame", "answer_frame", "result", "latency_ms", "retransmissions", "evicted")
 	}
@@ -371,16 +372,16 @@ func (w *diameterWriter) flush() {
 
 // diameterView is what every output format shows of a transaction.
 type diameterView struct {
-	m              *diameter.Message // the request, or the orphan answer
-	first          decode.Envelope   // where the transaction was first seen
-	client, server netip.AddrPort
-	app, result    string
+	m           *diameter.Message // the request, or the orphan answer
+	first       decode.Envelope   // where the transaction was first seen
+	src, dst    netip.AddrPort
+	app, result string
 }
 
 func viewDiameter(t *correlate.DiameterTransaction) diameterView {
-	v := diameterView{m: t.Message(), first: t.RequestEnv, client: t.RequestEnv.Src, server: t.RequestEnv.Dst}
+	v := diameterView{m: t.Message(), first: t.RequestEnv, src: t.RequestEnv.Src, dst: t.RequestEnv.Dst}
 	if t.Request == nil {
-		v.first, v.client, v.server = t.AnswerEnv, t.AnswerEnv.Dst, t.AnswerEnv.Src
+		v.first, v.src, v.dst = t.AnswerEnv, t.AnswerEnv.Dst, t.AnswerEnv.Src
 	}
 	v.app = v.m.Application
 	if v.app == "" {
@@ -414,12 +415,12 @@ func (w *diameterWriter) write(t *correlate.DiameterTransaction) {
 			origin, destRealm = t.Request.OriginHost, t.Request.DestinationRealm
 		}
 		w.csv.Write([]string{t.Status.String(), csvTime(v.first.Time), v.first.Input, v.first.Transport.String(),
-			v.client.String(), v.server.String(), strconv.FormatUint(uint64(v.m.ApplicationID), 10), v.m.Application,
+			v.src.String(), v.dst.String(), strconv.FormatUint(uint64(v.m.ApplicationID), 10), v.m.Application,
 			strconv.FormatUint(uint64(v.m.CommandCode), 10), v.m.Command, v.m.SessionID, origin, destRealm,
 			fmt.Sprintf("0x%08x", v.m.HopByHop), fmt.Sprintf("0x%08x", v.m.EndToEnd), req, ans, v.result, latency,
 			strconv.Itoa(len(t.Retransmissions)), strconv.FormatBool(t.Evicted)})
 	default:
-		w.table.Row(csvTime(v.first.Time), txnFrames(t.RequestEnv, t.AnswerEnv), v.client.String(), v.server.String(),
+		w.table.Row(csvTime(v.first.Time), txnFrames(t.RequestEnv, t.AnswerEnv), v.src.String(), v.dst.String(),
 			v.app, v.m.Name(), v.m.SessionID, v.result, latency, txnStatus(t.Status, t.Evicted, len(t.Retransmissions)))
 	}
 }
@@ -430,8 +431,8 @@ func (w *diameterWriter) writeJSON(t *correlate.DiameterTransaction, v *diameter
 	j.time("time", v.first.Time)
 	j.str("input", v.first.Input)
 	j.str("transport", v.first.Transport.String())
-	j.addr("client", v.client)
-	j.addr("server", v.server)
+	j.addr("src", v.src)
+	j.addr("dst", v.dst)
 	j.uint("application_id", uint64(m.ApplicationID))
 	j.str("application", m.Application)
 	j.uint("command_code", uint64(m.CommandCode))

@@ -28,14 +28,14 @@ type txn struct {
 	Time        string  `json:"time"`
 	Input       string  `json:"input"`
 	Transport   string  `json:"transport"`
-	Client      string  `json:"client"`
-	Server      string  `json:"server"`
 	LatencyMS   float64 `json:"latency_ms"`
 	HasLatency  bool    `json:"-"`
 	Retransmits []int   `json:"retransmission_frames"`
 	Evicted     bool    `json:"evicted"`
 
 	// Diameter
+	Src           string  `json:"src"`
+	Dst           string  `json:"dst"`
 	ApplicationID uint32  `json:"application_id"`
 	CommandCode   uint32  `json:"command_code"`
 	CommandShort  string  `json:"command_short"`
@@ -48,6 +48,8 @@ type txn struct {
 	Result        *uint32 `json:"result"`
 
 	// DNS
+	Client        string   `json:"client"`
+	Server        string   `json:"server"`
 	ID            uint16   `json:"id"`
 	Name          string   `json:"name"`
 	Type          string   `json:"type"`
@@ -117,7 +119,8 @@ func TestDiameterResyncUnansweredAIR(t *testing.T) {
 	txns := readTxns(t, out)
 	unanswered := 0
 	for _, x := range txns {
-		if x.CommandShort != "AIR" || x.ApplicationID != 16777251 || x.Input != path || x.Transport != "sctp" {
+		if x.CommandShort != "AIR" || x.ApplicationID != 16777251 || x.Input != path || x.Transport != "sctp" ||
+			!strings.HasSuffix(x.Dst, ":3868") {
 			t.Errorf("not an S6a AIR over SCTP from the input: %+v", x)
 		}
 		switch x.Status {
@@ -185,13 +188,13 @@ func TestDiameterFormatsAgree(t *testing.T) {
 					latency = strconv.FormatFloat(x.LatencyMS, 'f', 3, 64)
 				}
 				status := rows[i]["STATUS"]
-				if rows[i]["TIME"] != x.Time || rows[i]["FRAMES"] != frames || rows[i]["CLIENT"] != x.Client ||
-					rows[i]["SERVER"] != x.Server || rows[i]["SESSION"] != x.SessionID || rows[i]["RESULT"] != result ||
+				if rows[i]["TIME"] != x.Time || rows[i]["FRAMES"] != frames || rows[i]["SRC"] != x.Src ||
+					rows[i]["DST"] != x.Dst || rows[i]["SESSION"] != x.SessionID || rows[i]["RESULT"] != result ||
 					rows[i]["LATENCY-MS"] != latency || !strings.HasPrefix(status, x.Status) {
 					t.Errorf("table row %d %v, JSON %+v", i, rows[i], x)
 				}
 				r := records[i]
-				if r["status"] != x.Status || r["time"] != x.Time || r["client"] != x.Client || r["server"] != x.Server ||
+				if r["status"] != x.Status || r["time"] != x.Time || r["src"] != x.Src || r["dst"] != x.Dst ||
 					r["session_id"] != x.SessionID || r["result"] != result || r["latency_ms"] != latency ||
 					r["hop_by_hop"] != fmt.Sprintf("0x%08x", x.HopByHop) || r["request_frame"] != frameOrEmpty(x.RequestFrame) ||
 					r["answer_frame"] != frameOrEmpty(x.AnswerFrame) || r["retransmissions"] != strconv.Itoa(len(x.Retransmits)) {
