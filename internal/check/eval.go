@@ -577,7 +577,7 @@ func (s *state) result() RuleResult {
 			res.Bounds = append(res.Bounds, BoundResult{Bound: b, Measured: v, OK: ok})
 			parts = append(parts, statName(b.Key)+" "+r.value.format(v))
 			if !ok {
-				failed = append(failed, statName(b.Key)+" "+describeBound(b))
+				failed = append(failed, statName(b.Key)+map[bool]string{true: " above ", false: " below "}[b.upper()]+b.Text)
 				if res.Evidence == nil {
 					res.Evidence, res.Offending = s.beyond[i].items, s.beyond[i].total
 				}
@@ -602,13 +602,8 @@ func describeBound(b Bound) string {
 		return "less than min " + b.Text
 	case "min_ratio":
 		return "below min_ratio " + b.Text
-	case "max_ratio":
-		return "above max_ratio " + b.Text
 	}
-	if b.upper() {
-		return "above " + b.Key + " " + b.Text
-	}
-	return "below " + b.Key + " " + b.Text
+	return "above max_ratio " + b.Text
 }
 
 // statName is the statistic a bound key bounds: p95_max -> p95, avg_min -> avg, max -> max.

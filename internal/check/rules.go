@@ -217,6 +217,7 @@ func (p *parser) rule(item *yaml.Node) (*Rule, error) {
 	r := &Rule{File: p.file, Line: item.Line}
 	nodes := map[string]*yaml.Node{}
 	keyNodes := map[string]*yaml.Node{}
+	var order []string
 	for i := 0; i+1 < len(item.Content); i += 2 {
 		k, v := item.Content[i], item.Content[i+1]
 		if !slices.Contains(ruleKeys, k.Value) {
@@ -229,6 +230,7 @@ func (p *parser) rule(item *yaml.Node) (*Rule, error) {
 			return nil, p.at(v, "%s must be a single value", k.Value)
 		}
 		nodes[k.Value], keyNodes[k.Value] = v, k
+		order = append(order, k.Value)
 	}
 	if n := nodes["name"]; n == nil || n.Value == "" {
 		return nil, p.at(item, "rule without a name")
@@ -285,9 +287,9 @@ func (p *parser) rule(item *yaml.Node) (*Rule, error) {
 	} else {
 		r.Kind = KindCount
 	}
-	for _, key := range ruleKeys[7:] {
+	for _, key := range order {
 		n := nodes[key]
-		if n == nil {
+		if !slices.Contains(ruleKeys[7:], key) {
 			continue
 		}
 		b, err := p.bound(r, key, keyNodes[key], n, where)

@@ -43,7 +43,7 @@ func TestParseRules(t *testing.T) {
 		t.Errorf("asr: %+v", asr)
 	}
 	if pdd.Kind != KindStatistic || pdd.Value != "call.pdd" || len(pdd.Bounds) != 2 ||
-		pdd.Bounds[0] != (Bound{"max", 3, "3"}) || pdd.Bounds[1] != (Bound{"p95_max", 0.25, "250ms"}) {
+		pdd.Bounds[0] != (Bound{"p95_max", 0.25, "250ms"}) || pdd.Bounds[1] != (Bound{"max", 3, "3"}) {
 		t.Errorf("pdd: %+v", pdd)
 	}
 	if lost.Kind != KindCount || len(lost.Status) != 2 || lost.Status[0] != correlate.PairUnanswered || lost.Status[1] != correlate.PairOrphan {
