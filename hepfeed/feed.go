@@ -56,8 +56,7 @@ func (f *Feed) HandlePacket(p *Packet) {
 			}
 		} else {
 			// Not HEP: keep it as it arrived, so that nothing received is lost.
-			f.hdr = appendDatagramHeader(f.hdr[:0], p.From, f.local[p.Via], len(p.Data))
-			f.frame = append(append(f.frame[:0], f.hdr...), p.Data...)
+			f.frame = appendDatagram(f.frame[:0], p.From, f.local[p.Via], p.Data)
 		}
 		if err := f.capture.WriteFrame(t, f.frame); err != nil {
 			f.err = err

@@ -242,6 +242,25 @@ func appendDatagramHeader(b []byte, src, dst netip.AddrPort, n int) []byte {
 		b = append(b, y[:]...)
 	}
 	sp, dp := src.Port(), dst.Port()
-	// No checksum: the decoder does not verify it, and this frame is never written out.
+	// No checksums: the decoder does not verify them (appendDatagram adds them).
 	return append(b, byte(sp>>8), byte(sp), byte(dp>>8), byte(dp), byte(ul>>8), byte(ul), 0, 0)
+}
+
+// appendDatagram appends a whole IP and UDP packet carrying payload from src to dst, with its
+// checksums: how a received packet that is not HEP is written to a capture.
+func appendDatagram(b []byte, src, dst netip.AddrPort, payload []byte) []byte {
+	start := len(b)
+	b = appendDatagramHeader(b, src, dst, len(payload))
+	ih := len(b) - start - 8
+	b = append(b, payload...)
+	ip, seg := b[start:start+ih], b[start+ih:]
+	if ih == 20 {
+		binary.BigEndian.PutUint16(ip[10:], ^fold(sum(0, ip)))
+	}
+	c := transportChecksum(ip, seg, protoUDP, ih == 40)
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(seg[6:], c)
+	return b
 }

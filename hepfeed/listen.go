@@ -66,12 +66,13 @@ type Handler interface {
 
 // ListenStats counts what a Listener received.
 type ListenStats struct {
+	Packets      int64 // packets read, whatever became of them
 	Received     int64 // packets handed to the handler
 	Bytes        int64 // their bytes
 	AuthRejected int64 // dropped: authentication key missing or wrong
 	Malformed    int64 // not HEP, or broken HEP
-	// KernelDrops counts datagrams the kernel dropped because the receive buffer was full, as the
-	// kernel reports it with each datagram read (Linux SO_RXQ_OVFL); -1 where unknown.
+	// KernelDrops counts datagrams the kernel dropped on the UDP sockets, almost always because the
+	// receive buffer was full (Linux SO_MEMINFO); -1 where unknown.
 	KernelDrops int64
 	Connections int64 // TCP connections accepted
 	// Resyncs counts the times a TCP stream was not at a HEP packet and bytes were skipped.
@@ -91,10 +92,11 @@ type Listener struct {
 	queue  chan *item
 	budget budget
 
-	received, bytes, authRejected, malformed atomic.Int64
-	connections, resyncs                     atomic.Int64
-	drops                                    []atomic.Int64 // per UDP socket, cumulative
-	dropsKnown                               bool
+	packets, received, bytes, authRejected, malformed atomic.Int64
+	connections, resyncs                              atomic.Int64
+	dropsKnown                                        bool
+	finalDrops                                        atomic.Int64 // kernel drops, counted when the sockets close
+	closed                                            atomic.Bool
 
 	mu    sync.Mutex
 	conns map[*net.TCPConn]struct{}
@@ -142,11 +144,10 @@ func Listen(targets []Target, opts ListenOptions) (*Listener, error) {
 				return nil, fmt.Errorf("hepfeed: listen %s: %w", t, err)
 			}
 			l.udp = append(l.udp, c)
-			eff, known, err := tuneUDP(c, opts.ReadBuffer)
+			eff, err := tuneUDP(c, opts.ReadBuffer)
 			if err != nil {
 				return nil, fmt.Errorf("hepfeed: listen %s: %w", t, err)
 			}
-			l.dropsKnown = known
 			l.readBuffer = append(l.readBuffer, eff)
 			l.addrs = append(l.addrs, Target{Network: "udp", Addr: c.LocalAddr().String()})
 		case "tcp":
@@ -165,7 +166,11 @@ func Listen(targets []Target, opts ListenOptions) (*Listener, error) {
 			return nil, fmt.Errorf("hepfeed: listen %s: unknown network", t)
 		}
 	}
-	l.drops = make([]atomic.Int64, len(l.udp))
+	l.dropsKnown = true
+	for _, c := range l.udp {
+		_, known := socketDrops(c)
+		l.dropsKnown = l.dropsKnown && known
+	}
 	ok = true
 	return l, nil
 }
@@ -181,15 +186,12 @@ func (l *Listener) ReadBuffer(i int) int { return l.readBuffer[i] }
 // Stats returns the counts so far. It may be called while Run runs.
 func (l *Listener) Stats() ListenStats {
 	s := ListenStats{
-		Received: l.received.Load(), Bytes: l.bytes.Load(), AuthRejected: l.authRejected.Load(),
+		Packets: l.packets.Load(), Received: l.received.Load(), Bytes: l.bytes.Load(), AuthRejected: l.authRejected.Load(),
 		Malformed: l.malformed.Load(), Connections: l.connections.Load(), Resyncs: l.resyncs.Load(),
 		KernelDrops: -1,
 	}
 	if l.dropsKnown {
-		s.KernelDrops = 0
-		for i := range l.drops {
-			s.KernelDrops += l.drops[i].Load()
-		}
+		s.KernelDrops = l.kernelDrops()
 	}
 	return s
 }
@@ -261,6 +263,7 @@ func (l *Listener) Run(ctx context.Context, h Handler) error {
 
 // packet decodes a queued item into p and decides whether it is handed on.
 func (l *Listener) packet(it *item, p *Packet, pkt *hep.Packet) bool {
+	l.packets.Add(1)
 	*p = Packet{Data: it.buf[datagramHeaderMax : datagramHeaderMax+it.n], From: it.from, Via: it.via, Time: it.t, room: it.buf}
 	if err := hep.Decode(p.Data, pkt); err != nil {
 		l.malformed.Add(1)
@@ -282,18 +285,14 @@ func (l *Listener) packet(it *item, p *Packet, pkt *hep.Packet) bool {
 
 func (l *Listener) readUDP(c *net.UDPConn, via int) {
 	scratch := make([]byte, 0xffff)
-	oob := make([]byte, 64)
 	for {
-		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(scratch, oob)
+		n, from, err := c.ReadFromUDPAddrPort(scratch)
 		if err != nil {
 			if l.stopping() {
 				return
 			}
 			// ECONNREFUSED and the like, left over from ICMP: the socket still works.
 			continue
-		}
-		if d, ok := dropCount(oob[:oobn]); ok {
-			l.drops[via].Store(int64(d))
 		}
 		it := l.newItem(n)
 		copy(it.buf[datagramHeaderMax:], scratch[:n])
@@ -335,8 +334,7 @@ func (l *Listener) acceptTCP(ln *net.TCPListener, via int, producers *sync.WaitG
 	}
 }
 
-// readTCP frames a stream of HEPv3 packets. Bytes that do not start a packet are skipped up to the
-// next "HEP3" magic and counted as a resync.
+// readTCP frames a stream of HEPv3 packets from a connection and queues them.
 func (l *Listener) readTCP(c *net.TCPConn, via int) {
 	defer func() {
 		l.mu.Lock()
@@ -346,44 +344,76 @@ func (l *Listener) readTCP(c *net.TCPConn, via int) {
 	}()
 	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	buf := make([]byte, 256<<10)
+	buf := make([]byte, 256<<10) // past the largest packet, so that a whole one always fits
 	have := 0
-	lost := false
+	var fr framer
+	emit := func(pkt []byte) {
+		it := l.newItem(len(pkt))
+		copy(it.buf[datagramHeaderMax:], pkt)
+		it.from, it.via, it.t = from, via, time.Now()
+		l.queue <- it
+	}
 	for {
 		n, err := c.Read(buf[have:])
 		have += n
-		off := 0
-		for off < have {
-			size, ferr := hep.PacketLength(buf[off:have])
-			if ferr != nil {
-				if !lost {
-					l.resyncs.Add(1)
-					l.malformed.Add(1)
-					lost = true
-				}
-				next := bytes.Index(buf[off+1:have], []byte("HEP3"))
-				if next < 0 {
-					// Keep a tail that may be the start of the magic.
-					off = max(off+1, have-3)
-					break
-				}
-				off += 1 + next
-				continue
-			}
-			if size == 0 {
-				break
-			}
-			lost = false
-			it := l.newItem(size)
-			copy(it.buf[datagramHeaderMax:], buf[off:off+size])
-			it.from, it.via, it.t = from, via, time.Now()
-			l.queue <- it
-			off += size
-		}
-		have = copy(buf, buf[off:have])
+		used, resyncs := fr.frame(buf[:have], emit)
+		l.resyncs.Add(int64(resyncs))
+		l.malformed.Add(int64(resyncs))
+		have = copy(buf, buf[used:have])
 		if err != nil {
 			return // EOF, a reset, or the deadline set by shutdown
 		}
+	}
+}
+
+// framer splits a byte stream into HEPv3 packets. Bytes that do not start a packet are skipped up
+// to the next "HEP3" (or "EEP3") magic.
+type framer struct {
+	lost bool // skipping bytes
+}
+
+// frame calls emit for every whole packet at the start of b and returns the bytes it used (packets
+// and skipped bytes; the rest must be offered again with more) and how many times it lost the
+// packet boundaries.
+func (f *framer) frame(b []byte, emit func(pkt []byte)) (used, resyncs int) {
+	for used < len(b) {
+		rest := b[used:]
+		size, err := hep.PacketLength(rest)
+		if err != nil {
+			if !f.lost {
+				resyncs++
+				f.lost = true
+			}
+			next := indexMagic(rest[1:])
+			if next < 0 {
+				// Keep a tail that may be the start of a magic.
+				return max(used+1, len(b)-3), resyncs
+			}
+			used += 1 + next
+			continue
+		}
+		if size == 0 {
+			break
+		}
+		f.lost = false
+		emit(rest[:size])
+		used += size
+	}
+	return used, resyncs
+}
+
+// indexMagic returns the index of the first "HEP3" or "EEP3" in b, or -1.
+func indexMagic(b []byte) int {
+	for off := 0; ; {
+		i := bytes.Index(b[off:], []byte("EP3"))
+		if i < 0 {
+			return -1
+		}
+		at := off + i - 1
+		if at >= 0 && (b[at] == 'H' || b[at] == 'E') {
+			return at
+		}
+		off += i + 1
 	}
 }
 
@@ -415,10 +445,31 @@ func (l *Listener) stopping() bool {
 	return l.done
 }
 
+// kernelDrops sums the drops of the UDP sockets, or returns the sum taken when they closed.
+func (l *Listener) kernelDrops() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() {
+		return l.finalDrops.Load()
+	}
+	var n int64
+	for _, c := range l.udp {
+		d, _ := socketDrops(c)
+		n += d
+	}
+	return n
+}
+
 // Close closes the endpoints of a Listener whose Run will not be called.
 func (l *Listener) Close() { l.closeAll() }
 
 func (l *Listener) closeAll() {
+	if l.dropsKnown {
+		l.finalDrops.Store(l.kernelDrops())
+	}
+	l.mu.Lock()
+	l.closed.Store(true)
+	l.mu.Unlock()
 	for _, c := range l.udp {
 		c.Close()
 	}

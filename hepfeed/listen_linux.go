@@ -1,19 +1,23 @@
 package hepfeed
 
 import (
-	"encoding/binary"
 	"net"
 	"syscall"
 	"unsafe"
 )
 
+// Linux socket options the syscall package does not name (linux/socket.h, linux/sock_diag.h).
+const (
+	soMeminfo      = 55 // SO_MEMINFO: the socket's memory counters, u32 each
+	skMeminfoDrops = 8  // SK_MEMINFO_DROPS: datagrams dropped, mostly because the buffer was full
+)
+
 // tuneUDP sizes the socket's receive buffer, past net.core.rmem_max when the process may
-// (SO_RCVBUFFORCE needs CAP_NET_ADMIN), and asks the kernel to report its drop count with every
-// datagram (SO_RXQ_OVFL). It returns the buffer granted, in the units asked for.
-func tuneUDP(c *net.UDPConn, size int) (granted int, dropsKnown bool, err error) {
+// (SO_RCVBUFFORCE needs CAP_NET_ADMIN). It returns the buffer granted, in the units asked for.
+func tuneUDP(c *net.UDPConn, size int) (granted int, err error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	var serr error
 	cerr := rc.Control(func(fd uintptr) {
@@ -24,34 +28,29 @@ func tuneUDP(c *net.UDPConn, size int) (granted int, dropsKnown bool, err error)
 		if v, err := syscall.GetsockoptInt(s, syscall.SOL_SOCKET, syscall.SO_RCVBUF); err == nil {
 			granted = v / 2 // Linux doubles the figure to account for its bookkeeping
 		}
-		dropsKnown = syscall.SetsockoptInt(s, syscall.SOL_SOCKET, syscall.SO_RXQ_OVFL, 1) == nil
 	})
 	if cerr != nil {
-		return 0, false, cerr
+		return 0, cerr
 	}
-	return granted, dropsKnown, serr
+	return granted, serr
 }
 
-// cmsgHeader is the size of struct cmsghdr on this platform.
-const cmsgHeader = int(unsafe.Sizeof(syscall.Cmsghdr{}))
-
-// dropCount finds the SO_RXQ_OVFL counter in a control message buffer, without allocating.
-func dropCount(oob []byte) (uint32, bool) {
-	for len(oob) >= cmsgHeader {
-		h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		l := int(h.Len)
-		if l < cmsgHeader || l > len(oob) {
-			return 0, false
-		}
-		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SO_RXQ_OVFL && l >= cmsgHeader+4 {
-			return binary.NativeEndian.Uint32(oob[cmsgHeader:]), true
-		}
-		const align = int(unsafe.Sizeof(uintptr(0)))
-		step := (l + align - 1) &^ (align - 1)
-		if step >= len(oob) {
-			break
-		}
-		oob = oob[step:]
+// socketDrops returns how many datagrams the kernel dropped on the socket since it was opened.
+// Unlike SO_RXQ_OVFL, which stamps the count on the datagrams that get through, this also counts
+// drops after the last datagram read.
+func socketDrops(c *net.UDPConn) (int64, bool) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, false
 	}
-	return 0, false
+	var info [16]uint32 // the kernel fills as many counters as it has
+	size := uint32(unsafe.Sizeof(info))
+	var errno syscall.Errno
+	if rc.Control(func(fd uintptr) {
+		_, _, errno = syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, soMeminfo,
+			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&size)), 0)
+	}) != nil || errno != 0 || size <= skMeminfoDrops*4 {
+		return 0, false
+	}
+	return int64(info[skMeminfoDrops]), true
 }
