@@ -160,7 +160,7 @@ func TestFlowHTMLInChromium(t *testing.T) {
 			t.Fatalf("%s must be an absolute path", EnvScreenshot)
 		}
 		// The README picture: the whole call, taller than the test's window.
-		chromium(t, page, "#msg-8", keep, 1400, 1240)
+		chromium(t, page, "#msg-8", keep, 1400, 1290)
 		t.Logf("screenshot written to %s", keep)
 	}
 }
