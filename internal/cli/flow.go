@@ -56,7 +56,7 @@ forwarded by a proxy is two arrows. Retransmissions are marked. Messages with SD
 media, address:port, direction, codecs. Events (hold, DTMF, REFER, transfer, forward, park) are
 notes. Capture duplicates (the same packet twice) are left out.
 
--o text (default) is for a terminal, ASCII only; legs are lettered A (the root), B, C...
+-o text (default) is for a terminal, drawn in ASCII; legs are lettered A (the root), B, C...
 -o html is one self-contained page (no external resources; works offline): an SVG ladder with
    legs coloured and a legend; click an arrow (or open the page at #msg-N) to see the full message
    in a side panel; arrow keys move between messages.

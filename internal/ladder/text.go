@@ -19,8 +19,8 @@ const (
 
 // WriteText writes the diagram for a terminal: a header (title, start, legs), the hosts as
 // columns, then one line per message with its time offset, leg, arrow and label, and on the
-// right the CSeq, frame and SDP summary. It uses ASCII only, so it survives any terminal, mail
-// or ticket system.
+// right the CSeq, frame and SDP summary. The drawing is plain ASCII, so it survives any terminal,
+// mail or ticket system; text from the wire is kept to one line without control characters.
 func (d *Diagram) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	d.writeTextHeader(bw)
