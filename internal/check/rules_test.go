@@ -136,3 +136,32 @@ func TestExampleAndPresetsParse(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestReadmeShowsExample keeps the README's "Use in CI" rules file identical to the tested
+// examples/ci-rules.yaml, once the README has that section.
+func TestReadmeShowsExample(t *testing.T) {
+	root, err := corpus.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Use in CI")
+	if !ok {
+		t.Skip("README.md has no Use in CI section yet")
+	}
+	_, block, ok := strings.Cut(section, "```yaml\n")
+	block, _, closed := strings.Cut(block, "```")
+	if !ok || !closed {
+		t.Fatal(`README.md: the "Use in CI" section has no yaml block`)
+	}
+	example, err := os.ReadFile(filepath.Join(root, "examples", "ci-rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if block != string(example) {
+		t.Errorf("README.md's rules file differs from examples/ci-rules.yaml:\n%s", block)
+	}
+}
