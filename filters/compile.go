@@ -93,7 +93,8 @@ type operand struct {
 }
 
 type compiler struct {
-	src      string
+	src      string // as the user wrote it
+	edits    []edit // how translate changed it for expr's parser
 	preset   string
 	lib      *Library
 	within   []string // presets being compiled, to refuse cycles
@@ -104,7 +105,7 @@ type compiler struct {
 func (c *compiler) errAt(n ast.Node, format string, args ...any) error {
 	off := 0
 	if n != nil {
-		off = start(n).Location().From
+		off = original(start(n).Location().From, c.edits)
 	}
 	return &Error{Expr: c.src, Preset: c.preset, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
@@ -114,10 +115,12 @@ func (c *compiler) compile() (boolFn, error) {
 	if strings.TrimSpace(c.src) == "" {
 		return nil, &Error{Expr: c.src, Preset: c.preset, Msg: "empty expression"}
 	}
-	tree, err := parser.Parse(c.src)
+	text, edits := translate(c.src)
+	c.edits = edits
+	tree, err := parser.Parse(text)
 	if err != nil {
 		if fe, ok := err.(*file.Error); ok {
-			off := fe.From
+			off := original(fe.From, edits)
 			if strings.HasSuffix(fe.Message, "EOF") {
 				off = utf8.RuneCountInString(c.src) // the caret goes after the end
 			}
@@ -278,6 +281,12 @@ func dotted(n ast.Node) (string, bool) {
 func (c *compiler) lookup(n ast.Node, name string) (*Field, error) {
 	f, ok := fieldIndex[strings.ToLower(name)]
 	if !ok {
+		// Name it as written: translate may have turned hyphens into underscores.
+		r, n0 := []rune(c.src), len([]rune(name))
+		if off := original(start(n).Location().From, c.edits); off >= 0 && off+n0 <= len(r) &&
+			strings.ReplaceAll(string(r[off:off+n0]), "-", "_") == name {
+			name = string(r[off : off+n0])
+		}
 		if s := suggest(name); s != "" {
 			return nil, c.errAt(n, "unknown field %q (did you mean %q?)", name, s)
 		}

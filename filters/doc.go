@@ -15,6 +15,9 @@
 //   - Fields with two values (ip.addr, port: source and destination) match a comparison when either
 //     value does, except != which needs every value to differ (Wireshark's "all not equal").
 //   - proto contains X (dns contains hex("03:6f:72:67")) searches the message's bytes.
+//   - Filters pasted from Wireshark work where sigtrace has the fields: hyphenated names
+//     (sip.Status-Code), byte strings (dns contains 33:67:70) and bare IPv4 addresses and
+//     prefixes (ip.src == 10.0.0.0/8) are rewritten before parsing; names are case-insensitive.
 //
 // A Filter is compiled once and is not safe for concurrent use (it keeps per-evaluation scratch
 // space); compile one per goroutine.
