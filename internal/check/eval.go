@@ -355,22 +355,22 @@ func withDefault(d, def time.Duration) time.Duration {
 }
 
 func (e *evaluation) sip(m *decode.Message) {
-	var id string
-	if e.keepMsgs {
-		id = string(m.SIP.CallID)
-		e.pending[id] = append(e.pending[id], cloneMessage(m))
+	if !e.keepMsgs {
+		for _, c := range e.corr.Add(m) {
+			e.call(c)
+		}
+		return
 	}
+	id := string(m.SIP.CallID)
+	e.pending[id] = append(e.pending[id], cloneMessage(m))
 	before := e.corr.Stats()
 	calls := e.corr.Add(m)
-	if e.keepMsgs {
-		after := e.corr.Stats()
-		if after.OutOfDialog != before.OutOfDialog || after.Late != before.Late || after.NoCallID != before.NoCallID {
-			// Not part of any call: keeping it would only grow the table.
-			if l := e.pending[id]; len(l) <= 1 {
-				delete(e.pending, id)
-			} else {
-				e.pending[id] = l[:len(l)-1]
-			}
+	if after := e.corr.Stats(); after.OutOfDialog != before.OutOfDialog || after.Late != before.Late || after.NoCallID != before.NoCallID {
+		// Not part of any call: keeping it would only grow the table.
+		if l := e.pending[id]; len(l) <= 1 {
+			delete(e.pending, id)
+		} else {
+			e.pending[id] = l[:len(l)-1]
 		}
 	}
 	for _, c := range calls {
