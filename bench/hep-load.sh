@@ -48,7 +48,7 @@ awk -v sent_line="$sent_line" -v recv_line="$recv_line" -v granted="${granted:-n
   match(sent_line, /in [0-9.]+(ms|s)/); d = substr(sent_line, RSTART + 3, RLENGTH - 3)
   secs = (d ~ /ms$/) ? substr(d, 1, length(d) - 2) / 1000 : substr(d, 1, length(d) - 1)
   split(recv_line, r, " "); received = r[3]
-  match(recv_line, /malformed, [0-9a-z]+ by the kernel/); kd = substr(recv_line, RSTART + 11, RLENGTH - 25)
+  match(recv_line, /; [0-9a-z]+ dropped by the kernel/); kd = substr(recv_line, RSTART + 2, RLENGTH - 24)
   pps = sent / secs; cpu = (utime + stime) / hz
   printf "bench hep-load (%s, rate %s): sent %d packets in %.2f s = %.0f packets/s\n", transport, rate == 0 ? "max" : rate, sent, secs, pps
   printf "  received %d, lost %d, kernel drops %s; receive buffer %s\n", received, sent - received, kd, granted

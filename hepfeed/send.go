@@ -227,6 +227,7 @@ func (s *Sender) flushUDP() {
 	}
 	for i := 0; i < len(msgs); {
 		n, err := s.udp.WriteBatch(msgs[i:], 0)
+		n = max(n, 0) // -1 with an error
 		for _, d := range s.batch[i : i+n] {
 			s.Stats.Sent[d.proto]++
 			s.Stats.Bytes += int64(d.end - d.start)

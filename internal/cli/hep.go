@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/hepfeed"
 )
@@ -168,6 +169,7 @@ func hepSendRun(ctx context.Context, f *Factory, opts *HepSendOptions) error {
 
 // HepListenOptions are the inputs of `sigtrace hep listen`.
 type HepListenOptions struct {
+	Mode       string
 	Listen     []string
 	TCP        []string
 	AuthKey    string
@@ -177,6 +179,11 @@ type HepListenOptions struct {
 	ReadBuffer int
 	Duration   time.Duration
 	Quiet      bool
+	// For --mode calls, as in sigtrace calls.
+	LegHeaders []string
+	Heuristic  bool
+	MaxOpen    int
+	Grace      time.Duration
 }
 
 // NewCmdHepListen builds `sigtrace hep listen`; runF replaces the run in tests when set.
@@ -184,11 +191,14 @@ func NewCmdHepListen(f *Factory, runF func(*HepListenOptions) error) *cobra.Comm
 	opts := &HepListenOptions{}
 	cmd := &cobra.Command{
 		Use:   "listen [--listen udp://ADDR:PORT] [--tcp ADDR:PORT] [-w FILE]",
-		Short: "Receive a live HEP feed and list its messages as they arrive",
-		Long: `Receive HEP (versions 1, 2 and 3) on UDP and TCP and analyse it as sigtrace messages analyses a
-capture: one line per SIP, DNS or Diameter message as it arrives (-o table, json or csv, the same
-columns and fields). The frame number of a message is its packet's number in the feed, and its
-frame in the capture -w writes.
+		Short: "Receive a live HEP feed and list its messages or calls as they arrive",
+		Long: `Receive HEP (versions 1, 2 and 3) on UDP and TCP and analyse it as a capture is analysed:
+--mode messages (the default) writes one line per SIP or DNS message as it arrives, as sigtrace
+messages does; --mode calls writes one record per call as it ends, as sigtrace calls does (with its
+--leg-header, --link-heuristic, --max-open and --grace). -o is table, json or csv, with the same
+columns and fields. The frame number of a message is its packet's number in the feed, and its frame
+in the capture -w writes. A call ends on capture time: when the feed goes quiet, the last calls are
+written when more traffic comes or when the listener stops.
 
 -w FILE writes every packet received to a pcapng capture, decapsulated: the IP packet HEP describes
 (IPv4 or IPv6, then UDP, TCP or SCTP with HEP's addresses and ports) at HEP's capture time, so that
@@ -213,6 +223,7 @@ capture and output are flushed and closed, and stderr gets a summary.`,
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&opts.Mode, "mode", "messages", "what to write: messages or calls")
 	fl.StringArrayVar(&opts.Listen, "listen", nil, "endpoint udp://ADDR:PORT or tcp://ADDR:PORT, repeatable (default udp://0.0.0.0:9060)")
 	fl.StringArrayVar(&opts.TCP, "tcp", nil, "TCP endpoint ADDR:PORT, repeatable")
 	fl.StringVar(&opts.AuthKey, "auth-key", "", "accept only packets with this HEP authentication key")
@@ -222,6 +233,10 @@ capture and output are flushed and closed, and stderr gets a summary.`,
 	fl.IntVar(&opts.ReadBuffer, "rcvbuf", hepfeed.DefaultReadBuffer, "UDP receive buffer to ask for, in bytes")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (0: until SIGINT or SIGTERM)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no start-up line or summary on stderr")
+	fl.StringArrayVar(&opts.LegHeaders, "leg-header", nil, "--mode calls: another header naming the parent leg's Call-ID (repeatable)")
+	fl.BoolVar(&opts.Heuristic, "link-heuristic", false, "--mode calls: pair legs no header links by calling number, host and timing")
+	fl.IntVar(&opts.MaxOpen, "max-open", defaultMaxOpen, "--mode calls: most calls held open; beyond it the oldest is emitted early")
+	fl.DurationVar(&opts.Grace, "grace", correlate.DefaultGrace, "--mode calls: capture time a call waits after its last message")
 	return cmd
 }
 
@@ -249,6 +264,12 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 	}
 	if opts.ReadBuffer <= 0 {
 		return usagef("--rcvbuf %d: must be positive", opts.ReadBuffer)
+	}
+	if opts.Mode != "messages" && opts.Mode != "calls" {
+		return usagef("--mode %q: want messages or calls", opts.Mode)
+	}
+	if opts.MaxOpen < 0 || opts.Grace < 0 {
+		return usagef("--max-open and --grace must not be negative")
 	}
 	l, err := hepfeed.Listen(targets, hepfeed.ListenOptions{AuthKey: opts.AuthKey, ReadBuffer: opts.ReadBuffer})
 	if err != nil {
@@ -284,16 +305,35 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 	}
 
 	out := bufio.NewWriterSize(f.Stdout, 64<<10)
-	w := newMessageWriter(out, opts.Output, f.StdoutIsTerminal)
-	dec := decode.NewDecoder(func(m *decode.Message) {
-		if opts.Dedup && m.Duplicate {
-			return
+	var handle func(*decode.Message)
+	var flushOut, finish func()
+	var corr *correlate.Calls
+	if opts.Mode == "calls" {
+		cw := newCallWriter(out, opts.Output, f.StdoutIsTerminal)
+		corr = correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic,
+			Grace: opts.Grace, MaxOpen: opts.MaxOpen})
+		emit := func(calls []*correlate.Call) {
+			for _, call := range calls {
+				cw.write(call)
+				corr.Release(call)
+			}
 		}
-		w.write(m)
-	}, decode.Options{})
+		handle = func(m *decode.Message) { emit(corr.Add(m)) }
+		finish = func() { emit(corr.Flush()) }
+		flushOut = cw.flush
+	} else {
+		mw := newMessageWriter(out, opts.Output, f.StdoutIsTerminal)
+		handle = func(m *decode.Message) {
+			if !opts.Dedup || !m.Duplicate {
+				mw.write(m)
+			}
+		}
+		flushOut = mw.flush
+	}
+	dec := decode.NewDecoder(handle, decode.Options{})
 	var outErr error
 	feed := hepfeed.NewFeed(l, dec, capture, func() {
-		w.flush()
+		flushOut()
 		if err := out.Flush(); err != nil && outErr == nil {
 			outErr = err
 		}
@@ -305,6 +345,9 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 	}
 	runErr := l.Run(ctx, feed)
 	dec.Finish()
+	if finish != nil {
+		finish()
+	}
 	feed.Flush()
 	if file != nil {
 		if err := file.Close(); err != nil && feed.Err() == nil {
@@ -317,12 +360,17 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 		if st.KernelDrops >= 0 {
 			drops = fmt.Sprint(st.KernelDrops)
 		}
-		fmt.Fprintf(f.Stderr, "sigtrace: received %d HEP packets (%s) on %d endpoints, %d TCP connections; dropped: %d for a wrong auth key, %d malformed, %s by the kernel (receive buffer full)\n",
+		fmt.Fprintf(f.Stderr, "sigtrace: received %d HEP packets (%s) on %d endpoints, %d TCP connections; %d wrong auth key, %d malformed; %s dropped by the kernel (receive buffer full)\n",
 			st.Received, humanBytes(st.Bytes), len(l.Addrs()), st.Connections, st.AuthRejected, st.Malformed, drops)
 		if capture != nil {
 			fmt.Fprintf(f.Stderr, "sigtrace: wrote %d frames to %s\n", feed.Frames(), opts.Write)
 		}
 		writeSummary(f.Stderr, &dec.Stats)
+		if corr != nil {
+			st := corr.Stats()
+			fmt.Fprintf(f.Stderr, "sigtrace: %d calls (%d legs, %d still in progress at the end); %d out-of-dialog messages, %d retransmissions\n",
+				st.Calls, st.Legs, st.InProgress, st.OutOfDialog, st.Retransmissions)
+		}
 	}
 	switch {
 	case runErr != nil:
