@@ -271,7 +271,7 @@ const (
 // CallStats counts what a Calls correlator saw.
 type CallStats struct {
 	Messages        int // SIP messages given to Add
-	Duplicates      int // capture duplicates (decode marks them), ignored
+	Duplicates      int // capture duplicates (marked by decode, or found here when decode does not dedup), ignored
 	OutOfDialog     int // messages outside any INVITE dialog: OPTIONS, REGISTER, SUBSCRIBE, MESSAGE...
 	Late            int // messages of a call already emitted
 	NoCallID        int // messages without a Call-ID
@@ -296,6 +296,7 @@ type Calls struct {
 	// new calls. Tombstones come in two generations: every tombstoneTTL the older one is swept
 	// out of the map and reused for the next.
 	legs      map[string]*legState
+	lastLeg   *legState // the leg of the previous message
 	tombs     [2]*legState
 	tomb      int // the generation new tombstones get
 	nextSweep time.Time

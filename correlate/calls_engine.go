@@ -74,7 +74,12 @@ func (c *Calls) sipMessage(m *decode.Message) {
 	if t.After(c.now) {
 		c.now = t
 	}
-	l := c.legs[string(s.CallID)]
+	// Consecutive messages often belong to one call (a proxy relays what it receives at once):
+	// the last leg is tried before the map.
+	l := c.lastLeg
+	if l == nil || l.CallID != string(s.CallID) {
+		l = c.legs[string(s.CallID)]
+	}
 	tt := toTag(s)
 	if l == nil || c.isTomb(l) {
 		method := s.CSeqMethod
@@ -96,6 +101,7 @@ func (c *Calls) sipMessage(m *decode.Message) {
 			return
 		}
 	}
+	c.lastLeg = l
 	significant := l.message(c, m, t, tt)
 	cs := l.call // after the message: linking may have moved the leg into another call
 	if t.After(cs.last) {
@@ -296,6 +302,7 @@ func (c *Calls) emit(cs *callState, evicted bool) {
 // forget removes every trace of an emitted call from the indexes and recycles its state.
 func (c *Calls) forget(cs *callState) {
 	cs.dead = true
+	c.lastLeg = nil
 	c.unlinkOpen(cs)
 	c.timers.remove(cs)
 	for _, l := range cs.legs {

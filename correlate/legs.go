@@ -34,7 +34,7 @@ type legState struct {
 	last                            time.Time
 	toTags                          []string
 
-	seen []uint64 // identities of the messages seen, for retransmissions
+	seen []seenMsg // the messages seen, for retransmissions and duplicates
 	txns []legTxn
 	hold [2]bool // per side (0 caller, 1 callee): the side has put the other on hold
 
@@ -51,6 +51,16 @@ type legState struct {
 	rtpSeen  [4]uint64 // recent (SSRC, timestamp) of RTP events, to report each digit once
 	rtpNext  int
 }
+
+// seenMsg is a message of the leg already seen: its identity and when, in Unix microseconds.
+type seenMsg struct {
+	id uint64
+	at int64
+}
+
+// dupWindow: a copy of a message on the same hop this soon is a capture duplicate (decode's
+// DefaultDedupWindow, for a decoder run without deduplication).
+var dupWindow = decode.DefaultDedupWindow.Microseconds()
 
 // legTxn is one end-to-end transaction of a leg, whatever hops it crossed.
 type legTxn struct {
@@ -200,19 +210,29 @@ func mix64(h, v uint64) uint64 {
 // deadline nearer (an INVITE, CANCEL or BYE, a final response to an INVITE).
 func (l *legState) message(c *Calls, m *decode.Message, t time.Time, toTag []byte) (significant bool) {
 	s := m.SIP
-	l.Messages++
 	if t.After(l.last) {
 		l.last = t
 	}
 	ft := fromTag(s)
 	id := c.identity(m, ft, toTag)
-	for _, x := range l.seen {
-		if x == id {
-			l.Retransmissions++
+	us := t.UnixMicro()
+	for i := range l.seen {
+		if x := &l.seen[i]; x.id == id {
+			// The same message on the same hop: a copy in the capture when it comes within the
+			// decoder's dedup window (it cannot be a retransmission so soon: T1 is 500 ms), else
+			// a retransmission.
+			if us-x.at <= dupWindow {
+				c.stats.Duplicates++
+			} else {
+				l.Messages++
+				l.Retransmissions++
+			}
+			x.at = us
 			return false
 		}
 	}
-	l.seen = append(l.seen, id)
+	l.Messages++
+	l.seen = append(l.seen, seenMsg{id: id, at: us})
 
 	callerSide := string(ft) == l.callerTag
 	side := uint8(1)

@@ -145,7 +145,9 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 			corr.Release(call)
 		}
 	}
-	d := decode.NewDecoder(func(m *decode.Message) { emit(corr.Add(m)) }, decode.Options{})
+	// The correlator tells capture duplicates from retransmissions itself, from what it keeps of
+	// each leg: the decoder's hash of every payload is not needed.
+	d := decode.NewDecoder(func(m *decode.Message) { emit(corr.Add(m)) }, decode.Options{DedupWindow: -1})
 	d.Stats.Inputs = len(caps)
 	runErr := mergedFrames(ctx, caps, func(fr *decode.Frame) {
 		corr.Frame(fr) // RTP telephone-events
@@ -172,8 +174,8 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 		if flt != nil {
 			filtered = fmt.Sprintf(", %d shown", shown)
 		}
-		fmt.Fprintf(f.Stderr, "sigtrace: %d calls (%d legs, %d still in progress at the end%s); %d out-of-dialog messages, %d retransmissions, %d RTP digits\n",
-			st.Calls, st.Legs, st.InProgress, filtered, st.OutOfDialog, st.Retransmissions, st.RTPEvents)
+		fmt.Fprintf(f.Stderr, "sigtrace: %d calls (%d legs, %d still in progress at the end%s); %d out-of-dialog messages, %d retransmissions, %d capture duplicates, %d RTP digits\n",
+			st.Calls, st.Legs, st.InProgress, filtered, st.OutOfDialog, st.Retransmissions, st.Duplicates, st.RTPEvents)
 	}
 	if st.Evicted > 0 {
 		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d calls evicted before they ended (more than --max-open %d open at once)\n", st.Evicted, opts.MaxOpen)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmark: `sigtrace calls -o json` on a generated capture of about 1 GB (125k calls, 10 % RTP).
+# Prints MB of capture per CPU-second (user+sys of sigtrace alone) and peak memory, and fails below
+# the targets: MIN_MB_PER_CPU_S (default 500) and MAX_RSS_MB (default 100).
+#
+# Above 200,000 calls the capture is not stored: the generator streams it through a pipe into
+# sigtrace, which shows that memory stays bounded by the calls open at once (1,000,000 calls is
+# about 8 GB of capture).
+#   bench/calls.sh [CALLS]        (default 125000; a stored capture is cached in bench/out/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+calls="${1:-125000}"
+min_mb_per_cpu_s="${MIN_MB_PER_CPU_S:-500}"
+max_rss_mb="${MAX_RSS_MB:-100}"
+mkdir -p bench/out
+go build -o bench/out/sigtrace ./cmd/sigtrace
+go build -o bench/out/gen ./samples/gen
+
+if [ "$calls" -le 200000 ]; then
+  capture="bench/out/gen-${calls}.pcap"
+  [ -f "$capture" ] || bench/out/gen -calls "$calls" -seed 1 -rtp 0.10 -o "$capture"
+  exec bench/lib/measure.sh "calls -o json ($calls calls)" "$capture" "$min_mb_per_cpu_s" "$max_rss_mb" \
+    bench/out/sigtrace calls -q -o json "$capture"
+fi
+
+if [ ! -x /usr/bin/time ]; then
+  echo "bench: /usr/bin/time (Debian package 'time') is needed" >&2
+  exit 1
+fi
+log=$(mktemp) genlog=$(mktemp)
+trap 'rm -f "$log" "$genlog"' EXIT
+bench/out/gen -calls "$calls" -seed 1 -rtp 0.10 -o - 2> "$genlog" |
+  /usr/bin/time -f '%U %S %M %e' -o "$log" bench/out/sigtrace calls -q -o json - > /dev/null
+read -r user sys rss_kb wall < "$log"
+# gen reports "..., 8123.4 MB, ..." on stderr.
+size_mb=$(sed -n 's/.* \([0-9.]*\) MB, .*/\1/p' "$genlog")
+awk -v calls="$calls" -v mb="$size_mb" -v user="$user" -v sys="$sys" -v rss="$rss_kb" -v wall="$wall" \
+  -v min="$min_mb_per_cpu_s" -v maxrss="$max_rss_mb" 'BEGIN {
+  cpu = user + sys; rate = mb / cpu; rssmb = rss / 1024
+  printf "calls -o json (%d calls, streamed): %.0f MB in %.2f CPU-s (user %.2f, sys %.2f, wall %.2f s): %.0f MB per CPU-second; peak RSS %.1f MB\n", calls, mb, cpu, user, sys, wall, rate, rssmb
+  fail = 0
+  if (rate < min) { printf "FAIL: below %d MB per CPU-second\n", min; fail = 1 }
+  if (rssmb > maxrss) { printf "FAIL: peak RSS above %d MB\n", maxrss; fail = 1 }
+  exit fail
+}'
