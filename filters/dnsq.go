@@ -2,11 +2,13 @@ package filters
 
 import "encoding/binary"
 
-// dnsInfo is what DNS fields read: the header and the first question, read straight from the
-// message bytes (a full decode would allocate per message and filters need only these).
+// dnsInfo is what the header and question fields read, straight from the message bytes without
+// allocating (the decoder's summary, m.DNS, is used for answers).
 type dnsInfo struct {
 	id               uint16
 	response         bool
+	truncated        bool
+	authoritative    bool
 	rcode            uint16
 	qdcount, ancount uint16
 	hasQuestion      bool
@@ -25,6 +27,8 @@ func (d *dnsInfo) parse(b []byte) bool {
 	}
 	d.id = binary.BigEndian.Uint16(b)
 	d.response = b[2]&0x80 != 0
+	d.authoritative = b[2]&0x04 != 0
+	d.truncated = b[2]&0x02 != 0
 	d.rcode = uint16(b[3] & 0x0f)
 	d.qdcount = binary.BigEndian.Uint16(b[4:])
 	d.ancount = binary.BigEndian.Uint16(b[6:])

@@ -12,6 +12,7 @@ import (
 	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/decode/diameter"
+	dnsdec "github.com/sigtrace/sigtrace/decode/dns"
 	"github.com/sigtrace/sigtrace/decode/sip"
 )
 
@@ -378,6 +379,47 @@ func init() {
 	}))
 	def("dns.count.queries", "number", "QDCOUNT", dnsField(func(d *dnsInfo) (value, bool) { return num(float64(d.qdcount)) }))
 	def("dns.count.answers", "number", "ANCOUNT", dnsField(func(d *dnsInfo) (value, bool) { return num(float64(d.ancount)) }))
+
+	// DNS answers, from the decoder's summary: fields with one value per answer record.
+	answers := func(typ string, f func(rr *dnsdec.RR) (value, bool)) getter {
+		return func(c *ctx, side int) (value, bool) {
+			if c.m == nil || c.m.Protocol != decode.ProtoDNS || c.m.DNS == nil {
+				return value{}, false
+			}
+			// side counts the answers of the wanted type (all when typ is "").
+			for i := range c.m.DNS.Answers {
+				rr := &c.m.DNS.Answers[i]
+				if typ != "" && rr.Type != typ {
+					continue
+				}
+				if side == 0 {
+					return f(rr)
+				}
+				side--
+			}
+			return value{}, false
+		}
+	}
+	many := func(f *Field) { f.sides = manySides }
+	many(def("dns.resp.name", "string", "owner name of an answer record, without the final dot", answers("", func(rr *dnsdec.RR) (value, bool) {
+		return str(strings.TrimSuffix(rr.Name, "."))
+	})))
+	many(def("dns.resp.type", "number", `type of an answer record (names accepted: "A", "CNAME"...)`, answers("", func(rr *dnsdec.RR) (value, bool) {
+		v, ok := dnsTypes[rr.Type]
+		return value{n: v}, ok
+	})))
+	fieldIndex["dns.resp.type"].enum = dnsTypes
+	many(def("dns.answer", "string", `an answer record's data as text ("10 5060 pcscf.example.", "192.0.2.1")`, answers("", func(rr *dnsdec.RR) (value, bool) {
+		return str(rr.Data)
+	})))
+	for _, typ := range []string{"A", "AAAA"} {
+		many(def("dns."+strings.ToLower(typ), "address", "address of an "+typ+" answer record", answers(typ, func(rr *dnsdec.RR) (value, bool) {
+			a, err := netip.ParseAddr(rr.Data)
+			return value{a: a}, err == nil
+		})))
+	}
+	def("dns.flags.truncated", "bool", "TC bit", dnsField(func(d *dnsInfo) (value, bool) { return boolean(d.truncated) }))
+	def("dns.flags.authoritative", "bool", "AA bit", dnsField(func(d *dnsInfo) (value, bool) { return boolean(d.authoritative) }))
 
 	// Calls.
 	def("call.id", "string", "the call's identifier: the Call-ID of its root leg", callField(func(c *correlate.Call) (value, bool) { return nonEmpty(c.CallID) }))

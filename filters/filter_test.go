@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
+	dnsdec "github.com/sigtrace/sigtrace/decode/dns"
 	"github.com/sigtrace/sigtrace/decode/sip"
 	"github.com/sigtrace/sigtrace/internal/corpus"
 )
@@ -60,7 +61,12 @@ func dnsMessage(t testing.TB, build func(m *mdns.Msg)) *decode.Message {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dm, err := dnsdec.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &decode.Message{
+		DNS: dm,
 		Envelope: decode.Envelope{Time: t0, Src: netip.MustParseAddrPort("[2001:db8::1]:40000"),
 			Dst: netip.MustParseAddrPort("[2001:db8::53]:53"), Transport: decode.UDP, Frame: 3, Input: "-"},
 		Protocol: decode.ProtoDNS, Payload: b,
@@ -70,6 +76,26 @@ func dnsMessage(t testing.TB, build func(m *mdns.Msg)) *decode.Message {
 func srvQuery(m *mdns.Msg) {
 	m.SetQuestion("_sip._udp.pcscf.ims.mnc001.mcc001.3gppnetwork.org.", mdns.TypeSRV)
 	m.Id = 4660
+}
+
+// srvAnswer answers srvQuery with two SRV records and the A and AAAA of one target.
+func srvAnswer(m *mdns.Msg) {
+	q := new(mdns.Msg)
+	srvQuery(q)
+	m.SetReply(q)
+	m.Authoritative = true
+	for _, rr := range []string{
+		"_sip._udp.pcscf.ims.mnc001.mcc001.3gppnetwork.org. 60 IN SRV 10 50 5060 pcscf1.ims.mnc001.mcc001.3gppnetwork.org.",
+		"_sip._udp.pcscf.ims.mnc001.mcc001.3gppnetwork.org. 60 IN SRV 20 50 5060 pcscf2.ims.mnc001.mcc001.3gppnetwork.org.",
+		"pcscf1.ims.mnc001.mcc001.3gppnetwork.org. 60 IN A 10.4.128.21",
+		"pcscf1.ims.mnc001.mcc001.3gppnetwork.org. 60 IN AAAA 2001:db8::21",
+	} {
+		r, err := mdns.NewRR(rr)
+		if err != nil {
+			panic(err)
+		}
+		m.Answer = append(m.Answer, r)
+	}
 }
 
 func nxdomain(m *mdns.Msg) {
@@ -92,6 +118,7 @@ func TestMessageFields(t *testing.T) {
 	resp.HEP = &decode.HEPInfo{Version: 3, CaptureID: 2001, Node: "sbc-1"}
 	q := dnsMessage(t, srvQuery)
 	nx := dnsMessage(t, nxdomain)
+	ans := dnsMessage(t, srvAnswer)
 	tests := []struct {
 		name  string
 		m     *decode.Message
@@ -144,9 +171,19 @@ func TestMessageFields(t *testing.T) {
 			{`dns.qry.name endsWith ".3gppnetwork.org"`, true}, {`dns.qry.type == 33`, true}, {`dns.qry.type == "SRV"`, true},
 			{`dns.qry.type in ["A", "AAAA"]`, false}, {`dns.qry.class == 1`, true}, {`dns.id == 4660`, true},
 			{`dns.flags.response`, false}, {`not dns.flags.response`, true}, {`dns.rcode == 0`, true},
-			{`dns.count.queries == 1`, true}, {`dns.count.answers == 0`, true},
+			{`dns.count.queries == 1`, true}, {`dns.count.answers == 0`, true}, {`dns.resp.name`, false}, {`dns.a`, false},
+			{`dns.flags.authoritative`, false}, {`dns.flags.truncated`, false}, {`dns.answer`, false}, {`dns.resp.type`, false},
 			{`dns contains ` + threeGPPNetworkOrg, true}, {`ip.src in "2001:db8::/32"`, true}, {`ipv6.dst == "2001:db8::53"`, true},
 			{`dst.port == 53`, true}, {`srcport == 53`, false}, {`frame.input == "-"`, true},
+		}},
+		{"dns answer", ans, []fieldCase{
+			{`dns.flags.response and dns.flags.authoritative and not dns.flags.truncated`, true}, {`dns.count.answers == 4`, true},
+			{`dns.resp.name == "pcscf1.ims.mnc001.mcc001.3gppnetwork.org"`, true}, {`dns.resp.name == "pcscf3.example"`, false},
+			{`dns.resp.type == "AAAA"`, true}, {`dns.resp.type == 35`, false}, {`dns.resp.type != 33`, false},
+			{`dns.a == "10.4.128.21"`, true}, {`dns.a in "10.0.0.0/8"`, true},
+			{`dns.aaaa == "2001:db8::21"`, true}, {`dns.a == "2001:db8::21"`, false},
+			{`dns.answer contains "20 50 5060 pcscf2"`, true}, {`dns.answer matches "^10 50 5060 "`, true},
+			{`dns.answer == "10.4.128.21"`, true}, {`dns.answer contains "pcscf9"`, false},
 		}},
 		{"dns nxdomain", nx, []fieldCase{
 			{`dns.flags.response and dns.rcode == "NXDOMAIN"`, true}, {`dns.rcode != 0`, true}, {`dns.flags.rcode == 3`, true},
