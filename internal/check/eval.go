@@ -411,6 +411,7 @@ func (e *evaluation) call(c *correlate.Call) {
 		ok, by := matchCall(s.r.match, c, msgs)
 		s.observe(ok, func() Evidence { return callEvidence(c, by, "") })
 	}
+	e.corr.Release(c) // evidence holds copies of what it needs
 }
 
 // matchCall matches a call as filters.Filter.MatchCall does, and returns the first message that
