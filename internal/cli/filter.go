@@ -62,7 +62,10 @@ operators == != < > <= >= and or not in contains startsWith endsWith matches; li
 (sip.status in [486, 600], sip.status in 500..599); address prefixes (ip.src in "10.0.0.0/8");
 bytes (payload contains hex("03:6f:72:67"), dns contains hex(...)); presets (preset("epc-ims")).
 A bare protocol name tests the protocol; a comparison on an absent field is false, as in
-Wireshark: sip.status != 200 does not match a request, not (sip.status == 200) does.
+Wireshark: sip.status != 200 does not match a request, not (sip.status == 200) does. Filters
+pasted from Wireshark work where sigtrace has the fields: names are case-insensitive, and
+sip.Status-Code, byte strings (dns contains 33:67:70) and bare addresses (ip.src == 10.0.0.0/8)
+are understood.
 
 Presets (--list-presets) are named filters: built-in ones such as epc-ims, 3gpp-dns,
 no-keepalives and sip-errors, and the user's, read from $XDG_CONFIG_HOME/sigtrace/presets.yaml

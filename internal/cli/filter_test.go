@@ -170,6 +170,15 @@ func TestPresetsMatchTshark(t *testing.T) {
 				t.Errorf("%s: --preset %s wrote frames %v\ntshark selects %v", rel, tc.preset, got, tc.want)
 			}
 			compared += len(got)
+			if tc.preset == "epc-ims" {
+				// The Wireshark filter itself, pasted as is, selects the same frames.
+				if _, stderr, code := runCLI(t, "filter", "-q", path, "--filter", epcIMSWireshark, "-w", out); code != 0 {
+					t.Fatalf("%s: exit %d: %s", rel, code, stderr)
+				}
+				if pasted := writtenFrames(t, path, out); !slices.Equal(pasted, got) {
+					t.Errorf("%s: --filter with the Wireshark text wrote %v, the preset %v", rel, pasted, got)
+				}
+			}
 		}
 	}
 	if compared < 9000 {
