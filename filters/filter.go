@@ -22,6 +22,17 @@ func newFilter(src string, match boolFn, comp *compiler) *Filter {
 	return &Filter{src: src, match: match, usesCall: comp.usesCall, usesMsg: comp.usesMsg}
 }
 
+// Clone returns a copy that can run in another goroutine: the compiled expression is shared (it
+// is read-only), the evaluation scratch space is not.
+func (f *Filter) Clone() *Filter {
+	if f == nil {
+		return nil
+	}
+	c := *f
+	c.c = ctx{}
+	return &c
+}
+
 // String returns the expression.
 func (f *Filter) String() string {
 	if f == nil {

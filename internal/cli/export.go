@@ -78,6 +78,8 @@ func exportRun(cmd *cobra.Command, f *Factory, opts *ExportOptions) error {
 		return usagef("export needs --call CALL-ID (sigtrace calls lists them)")
 	case opts.Write == "":
 		return usagef("export needs -w OUT, the capture to write")
+	case opts.Write == "-" && f.StdoutIsTerminal:
+		return usagef("-w - would write a capture to the terminal: redirect it, or pipe it into tshark -r -")
 	}
 	in, err := openInputs(f, opts.Inputs)
 	if err != nil {

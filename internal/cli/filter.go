@@ -120,6 +120,8 @@ func filterRun(cmd *cobra.Command, f *Factory, opts *FilterCmdOptions) error {
 		return usagef("filter needs -w OUT, the capture to write")
 	case !opts.Filter.Given():
 		return usagef("filter needs --filter EXPR or --preset NAME")
+	case opts.Write == "-" && f.StdoutIsTerminal:
+		return usagef("-w - would write a capture to the terminal: redirect it, or pipe it into tshark -r -")
 	}
 	flt, err := opts.Filter.Compile()
 	if err != nil {
