@@ -368,10 +368,20 @@ func (c *Calls) Open() int { return c.open }
 // Messages other than SIP are ignored.
 func (c *Calls) Add(m *decode.Message) []*Call {
 	c.out = c.out[:0]
-	if m.Protocol == decode.ProtoSIP && m.SIP != nil {
-		c.sipMessage(m)
+	if m.Protocol != decode.ProtoSIP || m.SIP == nil {
+		return c.out
 	}
-	c.expire()
+	// Times are kept to the microsecond, as they are printed, so that durations computed from
+	// them agree with the printed times.
+	t := m.Time.Round(time.Microsecond)
+	if t.After(c.now) {
+		// Calls whose time has come by this message are done before it: a message for one of them
+		// now is late, not a sign of life.
+		c.now = t
+		c.expire()
+	}
+	c.sipMessage(m, t)
+	c.evict()
 	return c.out
 }
 

@@ -57,7 +57,7 @@ func (s *stamp) offer(m *decode.Message, t time.Time, primary bool) bool {
 
 // sipMessage routes one SIP message to its leg, creating the leg (and its call) when the message
 // starts a dialog.
-func (c *Calls) sipMessage(m *decode.Message) {
+func (c *Calls) sipMessage(m *decode.Message, t time.Time) {
 	s := m.SIP
 	c.stats.Messages++
 	if m.Duplicate {
@@ -68,19 +68,13 @@ func (c *Calls) sipMessage(m *decode.Message) {
 		c.stats.NoCallID++
 		return
 	}
-	// Times are kept to the microsecond, as they are printed, so that durations computed from
-	// them agree with the printed times.
-	t := m.Time.Round(time.Microsecond)
-	if t.After(c.now) {
-		c.now = t
-	}
 	// Consecutive messages often belong to one call (a proxy relays what it receives at once):
 	// the last leg is tried before the map.
 	l := c.lastLeg
 	if l == nil || l.CallID != string(s.CallID) {
 		l = c.legs[string(s.CallID)]
 	}
-	tt := toTag(s)
+	tt := s.ToTag()
 	if l == nil || c.isTomb(l) {
 		method := s.CSeqMethod
 		if s.IsRequest {
@@ -130,7 +124,7 @@ func (c *Calls) newLeg(m *decode.Message, t time.Time, partial bool) *legState {
 	// One string holds the leg's identifiers; the fields are slices of it (one allocation).
 	b := append(c.scratch[:0], s.CallID...)
 	n1 := len(b)
-	b = append(b, fromTag(s)...)
+	b = append(b, s.FromTag()...)
 	n2 := len(b)
 	b = append(b, s.FromUser()...)
 	n3 := len(b)
@@ -262,6 +256,10 @@ func (c *Calls) expire() {
 		}
 		c.nextSweep = c.now.Add(tombstoneTTL)
 	}
+}
+
+// evict emits the oldest open calls while more than MaxOpen are held.
+func (c *Calls) evict() {
 	if c.opts.MaxOpen > 0 {
 		for c.open > c.opts.MaxOpen {
 			c.stats.Evicted++

@@ -213,7 +213,7 @@ func (l *legState) message(c *Calls, m *decode.Message, t time.Time, toTag []byt
 	if t.After(l.last) {
 		l.last = t
 	}
-	ft := fromTag(s)
+	ft := s.FromTag()
 	id := c.identity(m, ft, toTag)
 	us := t.UnixMicro()
 	for i := range l.seen {
