@@ -20,7 +20,7 @@ const (
 	// packets/s feed of typical SIP, counting the kernel's per-datagram overhead.
 	DefaultReadBuffer = 64 << 20
 	// DefaultQueueBytes bounds the memory of packets received and not yet handled.
-	DefaultQueueBytes = 64 << 20
+	DefaultQueueBytes = 16 << 20
 )
 
 // drainTime is how long, once asked to stop, the listener keeps reading what the kernel already
@@ -89,7 +89,7 @@ type Listener struct {
 	// readBuffer is the effective receive buffer of each UDP socket (0 for TCP endpoints).
 	readBuffer []int
 
-	queue  chan *item
+	queue  chan *batch
 	budget budget
 
 	packets, received, bytes, authRejected, malformed atomic.Int64
@@ -125,7 +125,7 @@ func Listen(targets []Target, opts ListenOptions) (*Listener, error) {
 	}
 	l := &Listener{opts: opts, authKey: []byte(opts.AuthKey), conns: make(map[*net.TCPConn]struct{})}
 	l.budget.init(max(opts.QueueBytes, 2*maxItem))
-	l.queue = make(chan *item, 1<<14)
+	l.queue = make(chan *batch, 1<<12)
 	ok := false
 	defer func() {
 		if !ok {
@@ -232,28 +232,30 @@ func (l *Listener) Run(ctx context.Context, h Handler) error {
 	var p Packet
 	var pkt hep.Packet
 	lastFlush := time.Now()
-	n := 0
 	for {
-		var it *item
+		var b *batch
 		select {
-		case it = <-l.queue:
+		case b = <-l.queue:
 		default:
 			h.Flush()
 			lastFlush = time.Now()
-			it = <-l.queue
+			b = <-l.queue
 		}
-		if it == nil {
+		if b == nil {
 			break
 		}
-		if n++; n&0x3ff == 0 && time.Since(lastFlush) > flushInterval {
+		if time.Since(lastFlush) > flushInterval {
 			h.Flush()
 			lastFlush = time.Now()
 		}
-		if l.packet(it, &p, &pkt) {
-			h.HandlePacket(&p)
+		for _, it := range b.items {
+			if l.packet(it, &p, &pkt) {
+				h.HandlePacket(&p)
+			}
+			l.budget.give(len(it.buf))
+			putBuf(it)
 		}
-		l.budget.give(len(it.buf))
-		putBuf(it)
+		putBatch(b)
 	}
 	close(stop)
 	h.Flush()
@@ -283,10 +285,15 @@ func (l *Listener) packet(it *item, p *Packet, pkt *hep.Packet) bool {
 	return true
 }
 
+// readUDP reads datagrams, as many at a time as the platform allows, and queues them in batches:
+// one channel operation and one wake-up for all the datagrams one system call returned.
 func (l *Listener) readUDP(c *net.UDPConn, via int) {
-	scratch := make([]byte, 0xffff)
+	r, err := newBatchReader(c)
+	if err != nil {
+		return
+	}
 	for {
-		n, from, err := c.ReadFromUDPAddrPort(scratch)
+		n, err := r.read()
 		if err != nil {
 			if l.stopping() {
 				return
@@ -294,13 +301,59 @@ func (l *Listener) readUDP(c *net.UDPConn, via int) {
 			// ECONNREFUSED and the like, left over from ICMP: the socket still works.
 			continue
 		}
-		it := l.newItem(n)
-		copy(it.buf[datagramHeaderMax:], scratch[:n])
-		it.from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		it.via = via
-		it.t = time.Now()
-		l.queue <- it
+		now := time.Now()
+		b := getBatch()
+		for i := range n {
+			data, from := r.datagram(i)
+			it := l.newItem(len(data))
+			copy(it.buf[datagramHeaderMax:], data)
+			it.from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+			it.via = via
+			it.t = now
+			b.items = append(b.items, it)
+		}
+		l.queue <- b
 	}
+}
+
+// batchReader reads datagrams from a UDP socket, several per call where the platform can.
+type batchReader interface {
+	// read waits for datagrams and returns how many it read.
+	read() (int, error)
+	// datagram returns the i-th datagram of the last read and its sender; valid until the next read.
+	datagram(i int) ([]byte, netip.AddrPort)
+}
+
+// singleReader reads one datagram per call: the portable batchReader.
+type singleReader struct {
+	c    *net.UDPConn
+	buf  []byte
+	n    int
+	from netip.AddrPort
+}
+
+func (r *singleReader) read() (int, error) {
+	n, from, err := r.c.ReadFromUDPAddrPort(r.buf)
+	if err != nil {
+		return 0, err
+	}
+	r.n, r.from = n, from
+	return 1, nil
+}
+
+func (r *singleReader) datagram(int) ([]byte, netip.AddrPort) { return r.buf[:r.n], r.from }
+
+// batch is a run of items queued together.
+type batch struct{ items []*item }
+
+var batchPool = sync.Pool{New: func() any { return &batch{items: make([]*item, 0, 64)} }}
+
+func getBatch() *batch { return batchPool.Get().(*batch) }
+
+func putBatch(b *batch) {
+	clear(b.items)
+	b.items = b.items[:0]
+	batchPool.Put(b)
 }
 
 func (l *Listener) acceptTCP(ln *net.TCPListener, via int, producers *sync.WaitGroup) {
@@ -347,16 +400,24 @@ func (l *Listener) readTCP(c *net.TCPConn, via int) {
 	buf := make([]byte, 256<<10) // past the largest packet, so that a whole one always fits
 	have := 0
 	var fr framer
+	var b *batch
+	var now time.Time
 	emit := func(pkt []byte) {
 		it := l.newItem(len(pkt))
 		copy(it.buf[datagramHeaderMax:], pkt)
-		it.from, it.via, it.t = from, via, time.Now()
-		l.queue <- it
+		it.from, it.via, it.t = from, via, now
+		b.items = append(b.items, it)
 	}
 	for {
 		n, err := c.Read(buf[have:])
 		have += n
+		b, now = getBatch(), time.Now()
 		used, resyncs := fr.frame(buf[:have], emit)
+		if len(b.items) > 0 {
+			l.queue <- b
+		} else {
+			putBatch(b)
+		}
 		l.resyncs.Add(int64(resyncs))
 		l.malformed.Add(int64(resyncs))
 		have = copy(buf, buf[used:have])

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || 386
 
 package hepfeed
 
@@ -11,3 +11,7 @@ func tuneUDP(c *net.UDPConn, size int) (granted int, err error) {
 
 // socketDrops is unknown here.
 func socketDrops(*net.UDPConn) (int64, bool) { return 0, false }
+
+func newBatchReader(c *net.UDPConn) (batchReader, error) {
+	return &singleReader{c: c, buf: make([]byte, 0xffff)}, nil
+}
