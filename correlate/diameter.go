@@ -62,6 +62,9 @@ type diameterE2E struct {
 // DiameterPairer pairs Diameter requests and answers as they stream past in capture order, and keeps
 // statistics. Feed it every message once (not the capture duplicates the decoder marks).
 type DiameterPairer struct {
+	// Select, when set, keeps only the transactions it accepts, in the output and in the statistics
+	// (a display filter: a transaction is kept when its request or its answer matches).
+	Select func(t *DiameterTransaction) bool
 	pending  *pendingTable[diameterKey, *DiameterTransaction]
 	failover map[diameterE2E]*pendingEntry[diameterKey, *DiameterTransaction]
 	out      []DiameterTransaction
@@ -148,6 +151,9 @@ func (p *DiameterPairer) forget(e *pendingEntry[diameterKey, *DiameterTransactio
 }
 
 func (p *DiameterPairer) emit(t DiameterTransaction) {
+	if p.Select != nil && !p.Select(&t) {
+		return
+	}
 	p.stats.add(&t)
 	p.out = append(p.out, t)
 }

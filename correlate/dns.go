@@ -67,6 +67,9 @@ func lowerASCII(s string) string {
 // DNSPairer pairs DNS queries and responses as they stream past in capture order, and keeps
 // statistics. Feed it every message once (not the capture duplicates the decoder marks).
 type DNSPairer struct {
+	// Select, when set, keeps only the transactions it accepts, in the output and in the statistics
+	// (a display filter: a transaction is kept when its request or its answer matches).
+	Select func(t *DNSTransaction) bool
 	pending *pendingTable[dnsKey, *DNSTransaction]
 	out     []DNSTransaction
 	stats   dnsStats
@@ -140,6 +143,9 @@ func (p *DNSPairer) unanswered(t *DNSTransaction, evicted bool) {
 }
 
 func (p *DNSPairer) emit(t DNSTransaction) {
+	if p.Select != nil && !p.Select(&t) {
+		return
+	}
 	p.stats.add(&t)
 	p.out = append(p.out, t)
 }

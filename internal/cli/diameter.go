@@ -28,6 +28,7 @@ type DiameterOptions struct {
 	Timeout time.Duration
 	MaxOpen int
 	Quiet   bool
+	Filter  FilterOptions
 }
 
 // NewCmdDiameter builds `sigtrace diameter`.
@@ -86,6 +87,7 @@ with -o csv one row per command ("command"), result ("result") and the totals ("
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 60*time.Second, "capture time after which a request without answer is unanswered (0: wait until the end)")
 	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", 100000, "most requests waiting for an answer; beyond it the oldest is reported unanswered (evicted) with a warning")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
+	addFilterFlags(cmd, f, &opts.Filter)
 	return cmd
 }
 
@@ -104,7 +106,22 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 	if !opts.Stats {
 		w = newDiameterWriter(out, opts.Output, f.StdoutIsTerminal)
 	}
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return err
+	}
 	p := correlate.NewDiameterPairer(po)
+	// A transaction is kept when its request or its answer matched the filter when it was decoded
+	// (fields such as the DNS question are read from the wire bytes, which are gone by then).
+	matched := map[*diameter.Message]bool{}
+	if flt != nil {
+		p.Select = func(t *correlate.DiameterTransaction) bool {
+			keep := matched[t.Request] || matched[t.Answer]
+			delete(matched, t.Request)
+			delete(matched, t.Answer)
+			return keep
+		}
+	}
 	emit := func(ts []correlate.DiameterTransaction) {
 		if w != nil {
 			for i := range ts {
@@ -114,6 +131,9 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 	}
 	d := decode.NewDecoder(func(m *decode.Message) {
 		if m.Protocol == decode.ProtoDiameter && !m.Duplicate {
+			if flt != nil && flt.MatchMessage(m) {
+				matched[m.Diameter] = true
+			}
 			emit(p.Add(txnKeepEnvelope(m.Envelope), m.Diameter))
 		}
 	}, decode.Options{})

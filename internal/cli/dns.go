@@ -28,6 +28,7 @@ type DNSOptions struct {
 	Timeout time.Duration
 	MaxOpen int
 	Quiet   bool
+	Filter  FilterOptions
 }
 
 // NewCmdDNS builds `sigtrace dns`.
@@ -85,6 +86,7 @@ the totals ("total").`,
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 30*time.Second, "capture time after which a query without response is unanswered (0: wait until the end)")
 	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", 100000, "most queries waiting for a response; beyond it the oldest is reported unanswered (evicted) with a warning")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
+	addFilterFlags(cmd, f, &opts.Filter)
 	return cmd
 }
 
@@ -103,7 +105,22 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 	if !opts.Stats {
 		w = newDNSWriter(out, opts.Output, f.StdoutIsTerminal)
 	}
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return err
+	}
 	p := correlate.NewDNSPairer(po)
+	// A transaction is kept when its request or its answer matched the filter when it was decoded
+	// (fields such as the DNS question are read from the wire bytes, which are gone by then).
+	matched := map[*dns.Message]bool{}
+	if flt != nil {
+		p.Select = func(t *correlate.DNSTransaction) bool {
+			keep := matched[t.Query] || matched[t.Response]
+			delete(matched, t.Query)
+			delete(matched, t.Response)
+			return keep
+		}
+	}
 	emit := func(ts []correlate.DNSTransaction) {
 		if w != nil {
 			for i := range ts {
@@ -113,6 +130,9 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 	}
 	d := decode.NewDecoder(func(m *decode.Message) {
 		if m.Protocol == decode.ProtoDNS && !m.Duplicate {
+			if flt != nil && flt.MatchMessage(m) {
+				matched[m.DNS] = true
+			}
 			emit(p.Add(txnKeepEnvelope(m.Envelope), m.DNS))
 		}
 	}, decode.Options{})
