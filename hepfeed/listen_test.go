@@ -19,7 +19,8 @@ func packet(t *testing.T, key string, n int) []byte {
 	t.Helper()
 	p := hep.Packet{IPProto: 17, Src: netip.MustParseAddrPort("192.0.2.1:5060"), Dst: netip.MustParseAddrPort("192.0.2.2:5060"),
 		Time: time.Unix(1700000000, int64(n)*1000), ProtoType: hep.ProtoSIP, AuthKey: []byte(key),
-		Payload: []byte("OPTIONS sip:a@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK" + string(rune('a'+n%26)) + "\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")}
+		Payload: []byte("OPTIONS sip:a@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK" + string(rune('a'+n%26)) +
+			"\r\nMax-Forwards: 70\r\nFrom: <sip:b@192.0.2.1>;tag=1\r\nTo: <sip:a@192.0.2.2>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")}
 	b, err := hep.AppendEncode(nil, &p)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package hepfeed
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -172,27 +173,41 @@ func TestRoundTrip(t *testing.T) {
 	cases := []struct {
 		file    string
 		network string
+		listen  string // default 127.0.0.1:0
 	}{
-		{"third_party/sngrep/aaa.pcap", "udp"},                           // SIP and DNS over UDP
-		{"third_party/sngrep/aaa.pcap", "tcp"},                           // the same, HEP over TCP
-		{"third_party/heplify/sip_ipv4_tcp_retrans.pcap", "udp"},         // SIP over TCP and UDP
-		{"third_party/heplify/sip_ipv6_udp.pcap", "udp"},                 // IPv6
-		{"third_party/heplify/sip_sctp.pcap", "tcp"},                     // SIP over SCTP
-		{"third_party/heplify/sip_tcp_websocket.pcap", "udp"},            // SIP over WebSocket
-		{"third_party/hep-wireshark/hep3_compressed.pcap.pcapng", "udp"}, // HEP inside the capture
-		{"third_party/arkime/diameter_synthetic.pcap", "tcp"},            // Diameter over TCP and SCTP
-		{"third_party/pyhss/Resync.pcap", "udp"},                         // Diameter over SCTP
-		{"class45/class45.pcapng", "udp"},                                // a real Kamailio class-4/5 capture
-		{"class45/class45-hep-feed.pcap", "tcp"},                         // its HEP feed as captured
+		{"third_party/sngrep/aaa.pcap", "udp", ""},                           // SIP and DNS over UDP
+		{"third_party/sngrep/aaa.pcap", "tcp", ""},                           // the same, HEP over TCP
+		{"third_party/heplify/sip_ipv4_tcp_retrans.pcap", "udp", ""},         // SIP over TCP and UDP
+		{"third_party/heplify/sip_ipv6_udp.pcap", "udp", ""},                 // IPv6
+		{"third_party/heplify/sip_sctp.pcap", "tcp", ""},                     // SIP over SCTP
+		{"third_party/heplify/sip_tcp_websocket.pcap", "udp", ""},            // SIP over WebSocket
+		{"third_party/hep-wireshark/hep3_compressed.pcap.pcapng", "udp", ""}, // HEP inside the capture
+		{"third_party/arkime/diameter_synthetic.pcap", "tcp", ""},            // Diameter over TCP and SCTP
+		{"third_party/pyhss/Resync.pcap", "udp", ""},                         // Diameter over SCTP
+		{"class45/class45.pcapng", "udp", ""},                                // a real Kamailio class-4/5 capture
+		{"class45/class45-hep-feed.pcap", "tcp", ""},                         // its HEP feed as captured
+		{"third_party/heplify/sip_ipv6_udp.pcap", "udp", "[::1]:0"},          // HEP itself over IPv6
+		{"third_party/hep-wireshark/hep.pcap", "tcp", "[::1]:0"},
 	}
 	for _, c := range cases {
-		t.Run(filepath.Base(c.file)+"/"+c.network, func(t *testing.T) {
+		listen := c.listen
+		if listen == "" {
+			listen = "127.0.0.1:0"
+		}
+		t.Run(filepath.Base(c.file)+"/"+c.network+"/"+listen, func(t *testing.T) {
 			path := corpus.Path(t, c.file)
+			if listen[0] == '[' {
+				probe, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+				if err != nil {
+					t.Skip("no IPv6 loopback:", err)
+				}
+				probe.Close()
+			}
 			want := readCapture(t, path)
 			if len(want) == 0 {
 				t.Fatal("no messages in the sample")
 			}
-			s := startSession(t, ListenOptions{}, Target{Network: c.network, Addr: "127.0.0.1:0"})
+			s := startSession(t, ListenOptions{}, Target{Network: c.network, Addr: listen})
 			st := send(t, s.l.Addrs()[0], SendOptions{CaptureID: 7, NodeName: "rt"}, path)
 			if st.TotalSent() != len(want) || st.Failed != 0 {
 				t.Fatalf("sent %d, failed %d (%v); want %d sent", st.TotalSent(), st.Failed, st.FirstError, len(want))
