@@ -16,6 +16,7 @@ import (
 
 	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
+	"github.com/sigtrace/sigtrace/filters"
 	"github.com/sigtrace/sigtrace/internal/ladder"
 	"github.com/sigtrace/sigtrace/internal/render"
 )
@@ -29,6 +30,8 @@ type FlowOptions struct {
 	Output     string
 	LegHeaders []string
 	Heuristic  bool
+	// Filter keeps only the messages it matches in the drawing (the call is still found whole).
+	Filter FilterOptions
 }
 
 // flowMaxOpen bounds the calls the first pass holds open, as `calls` does by default.
@@ -80,6 +83,7 @@ as soon as the call is complete.`,
 	cmd.Flags().StringArrayVar(&opts.Calls, "call", nil, "Call-ID of any leg of the call to draw (repeatable)")
 	cmd.Flags().StringArrayVar(&opts.LegHeaders, "leg-header", nil, "another header whose value is the parent leg's Call-ID (repeatable)")
 	cmd.Flags().BoolVar(&opts.Heuristic, "link-heuristic", false, "pair legs no header links by calling number, host and timing (marked heuristic)")
+	addFilterFlags(cmd, f, &opts.Filter)
 	return cmd
 }
 
@@ -128,7 +132,11 @@ func flowDiagram(ctx context.Context, f *Factory, opts *FlowOptions) (*ladder.Di
 			legIDs[l.CallID] = true
 		}
 	}
-	msgs, err := flowCollect(ctx, srcs, legIDs, found.until)
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := flowCollect(ctx, srcs, legIDs, found.until, flt)
 	if err != nil {
 		return nil, err
 	}
@@ -338,11 +346,12 @@ func flowInputNames(srcs []flowSource) string {
 }
 
 // flowCollect reads the inputs again (pass 2) and keeps a copy of every SIP message of the given
-// legs, capture duplicates excepted, until the capture time until (when set).
-func flowCollect(ctx context.Context, srcs []flowSource, legs map[string]bool, until time.Time) ([]ladder.Message, error) {
+// legs, capture duplicates excepted, until the capture time until (when set), that flt matches
+// (nil matches all).
+func flowCollect(ctx context.Context, srcs []flowSource, legs map[string]bool, until time.Time, flt *filters.Filter) ([]ladder.Message, error) {
 	var msgs []ladder.Message
 	dec := decode.NewDecoder(func(m *decode.Message) {
-		if m.Protocol != decode.ProtoSIP || m.SIP == nil || m.Duplicate || !legs[string(m.SIP.CallID)] {
+		if m.Protocol != decode.ProtoSIP || m.SIP == nil || m.Duplicate || !legs[string(m.SIP.CallID)] || !flt.MatchMessage(m) {
 			return
 		}
 		msgs = append(msgs, ladder.Message{Time: m.Time, Src: m.Src, Dst: m.Dst, Transport: m.Transport.String(),
