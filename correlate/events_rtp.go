@@ -108,24 +108,43 @@ func sdpEvents(body []byte, fn func(conn []byte, port, pt int)) {
 		case 'm': // m=audio 49170[/2] RTP/AVP 0 101
 			done()
 			inMedia, conn, pt, port = true, nil, -1, 0
-			f := line[2:]
-			if sp := bytes.IndexByte(f, ' '); sp >= 0 {
-				port, _ = leadingInt(f[sp+1:])
+			_, f := nextField(line[2:]) // the media type
+			p, _ := nextField(f)
+			p, _, _ = bytes.Cut(p, []byte("/")) // "49170/2": a port count
+			if n, tail := leadingInt(p); len(tail) == 0 {
+				port = n
 			}
 		case 'a': // a=rtpmap:101 telephone-event/8000
 			if !inMedia || pt >= 0 || len(line) < 9 || string(line[:9]) != "a=rtpmap:" {
 				continue
 			}
 			n, rest := leadingInt(line[9:])
-			if len(rest) > 0 && rest[0] == ' ' {
-				rest = rest[1:]
+			if n < 0 || n > 127 || len(rest) == 0 || rest[0] != ' ' {
+				continue
 			}
-			if n >= 0 && n <= 127 && len(rest) >= 15 && bytes.EqualFold(rest[:15], []byte("telephone-event")) {
-				pt = n
+			enc, rate, slash := bytes.Cut(bytes.Trim(rest, " "), []byte("/"))
+			if !bytes.EqualFold(enc, []byte("telephone-event")) {
+				continue
 			}
+			if slash { // a clock rate, and maybe channels: the rate must be a number
+				rate, _, _ = bytes.Cut(rate, []byte("/"))
+				if r, tail := leadingInt(rate); r < 0 || len(tail) > 0 {
+					continue
+				}
+			}
+			pt = n
 		}
 	}
 	done()
+}
+
+// nextField splits the first space-separated field off b.
+func nextField(b []byte) (field, rest []byte) {
+	b = bytes.TrimLeft(b, " ")
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		return b[:i], b[i:]
+	}
+	return b, nil
 }
 
 // leadingInt reads the decimal number at the start of b (at most 6 digits; -1 when none).
