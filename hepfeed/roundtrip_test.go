@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,5 +227,49 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("HEP capture ids %v and nodes %q, want [7] and [rt]", s.captureIDs, s.nodes)
 			}
 		})
+	}
+}
+
+// TestCaptureTshark has tshark read a capture written from HEP, with checksum validation on: every
+// IPv4, UDP, TCP and SCTP checksum must hold, nothing may be malformed, and tshark must find the
+// same SIP, Diameter and DNS messages.
+func TestCaptureTshark(t *testing.T) {
+	tshark := corpus.Tool(t, "tshark")
+	files := []string{"third_party/sngrep/aaa.pcap", "third_party/heplify/sip_sctp.pcap",
+		"third_party/arkime/diameter_synthetic.pcap", "third_party/heplify/sip_ipv6_udp.pcap",
+		"third_party/heplify/sip_ipv4_tcp_retrans.pcap"}
+	s := startSession(t, ListenOptions{}, Target{Network: "tcp", Addr: "127.0.0.1:0"})
+	total := 0
+	for _, f := range files {
+		path := corpus.Path(t, f)
+		st := send(t, s.l.Addrs()[0], SendOptions{}, path)
+		total += st.TotalSent()
+	}
+	s.stop(t, int64(total))
+	out, err := exec.Command(tshark, "-r", s.capture, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+		"-o", "tcp.check_checksum:TRUE", "-o", "sctp.checksum:crc-32c", "-T", "fields",
+		"-e", "frame.protocols", "-e", "_ws.expert.message").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, line := range lines {
+		protos, expert, _ := strings.Cut(line, "\t")
+		if strings.Contains(strings.ToLower(expert), "checksum") || strings.Contains(protos, "_ws.malformed") {
+			t.Errorf("tshark: %s", line)
+		}
+		for _, p := range []string{"sip", "diameter", "dns"} {
+			if strings.Contains(":"+protos+":", ":"+p+":") {
+				counts[p]++
+			}
+		}
+	}
+	want := map[string]int{}
+	for _, r := range readCapture(t, s.capture) {
+		want[r.proto.String()]++
+	}
+	if len(lines) != total || counts["sip"] != want["sip"] || counts["diameter"] != want["diameter"] || counts["dns"] != want["dns"] {
+		t.Errorf("tshark: %d frames %v; sigtrace: %d sent %v", len(lines), counts, total, want)
 	}
 }
