@@ -192,7 +192,7 @@ func NewCmdHepListen(f *Factory, runF func(*HepListenOptions) error) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "listen [--listen udp://ADDR:PORT] [--tcp ADDR:PORT] [-w FILE]",
 		Short: "Receive a live HEP feed and list its messages or calls as they arrive",
-		Long: `Receive HEP (versions 1, 2 and 3) on UDP and TCP and analyse it as a capture is analysed:
+		Long: `Receive HEP (versions 1, 2 and 3 on UDP; 3 on TCP) and analyse it as a capture is analysed:
 --mode messages (the default) writes one line per SIP or DNS message as it arrives, as sigtrace
 messages does; --mode calls writes one record per call as it ends, as sigtrace calls does (with its
 --leg-header, --link-heuristic, --max-open and --grace). -o is table, json or csv, with the same
