@@ -21,6 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/sigtrace/sigtrace/decode"
+	"github.com/sigtrace/sigtrace/decode/hep"
 	"github.com/sigtrace/sigtrace/internal/corpus"
 )
 
@@ -535,5 +536,23 @@ func TestPcapngDamage(t *testing.T) {
 	_, stats = collect(t, lie)
 	if len(stats.Warnings) != 1 || !strings.Contains(stats.Warnings[0].Error(), "beyond its block") || stats.Warnings[0].Offset != int64(off) {
 		t.Fatalf("lying block at %d: warnings %v", off, stats.Warnings)
+	}
+}
+
+// Diameter carried raw inside HEP (as `hep send` sends it) is decoded like Diameter on the wire.
+func TestDiameterInsideHEP(t *testing.T) {
+	// A minimal Device-Watchdog-Request: header only, with the R flag.
+	dwr := []byte{1, 0, 0, 20, 0x80, 0, 1, 24, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 9}
+	pkt, err := hep.AppendEncode(nil, &hep.Packet{Version: 3, Family: 2, IPProto: 6, ProtoType: 56,
+		Src: netip.MustParseAddrPort("10.0.0.1:3868"), Dst: netip.MustParseAddrPort("10.0.0.2:3868"),
+		Time: time.Unix(1700000000, 0), CaptureID: 9, Payload: dwr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*decode.Message
+	d := decode.NewDecoder(func(m *decode.Message) { c := *m; got = append(got, &c) }, decode.Options{})
+	d.Frame(&decode.Frame{Data: eth(0x0800, ipv4(17, outerSrc, outerDst, 1, 0, udp(40000, 9060, pkt))), LinkType: layers.LinkTypeEthernet, Number: 1, Input: "x"})
+	if len(got) != 1 || got[0].Protocol != decode.ProtoDiameter || got[0].Diameter.CommandCode != 280 || got[0].Src.Port() != 3868 || got[0].HEP == nil {
+		t.Fatalf("got %+v", got)
 	}
 }

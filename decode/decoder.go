@@ -228,6 +228,10 @@ func (d *Decoder) hep(m *Message, payload []byte) {
 		d.sip(m, inner)
 	case isDNSPort(m.Src.Port()) || isDNSPort(m.Dst.Port()):
 		d.dns(m, inner)
+	case diameterLooks(inner):
+		// HEP type 56 is JSON in HOMER's convention, but senders (sigtrace among them) also carry the
+		// raw message; JSON does not start with a Diameter header, so the test cannot mistake it.
+		d.diameter(m, inner)
 	default:
 		d.skip(reasonHEPPayload)
 	}
