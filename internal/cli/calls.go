@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
+	"github.com/sigtrace/sigtrace/filters"
 	"github.com/sigtrace/sigtrace/internal/render"
 )
 
@@ -103,8 +104,13 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 	if err != nil {
 		return err
 	}
-	if flt.UsesMessageFields() {
-		return usagef("calls filters on call fields only (call.*): %q reads message fields", flt.String())
+	// A call matches when its fields match, or when any of its messages matched (sip.status == 503
+	// finds the calls that saw a 503).
+	var cm *filters.CallMatcher
+	if flt != nil {
+		if cm, err = filters.NewCallMatcher(flt); err != nil {
+			return usagef("%v: %q", err, flt.String())
+		}
 	}
 	caps := make([]*decode.Capture, 0, len(opts.Inputs))
 	defer func() {
@@ -138,7 +144,7 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 	shown := 0
 	emit := func(calls []*correlate.Call) {
 		for _, call := range calls {
-			if flt.MatchCall(call) {
+			if cm == nil || cm.Call(call) {
 				w.write(call)
 				shown++
 			}
@@ -147,7 +153,12 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 	}
 	// The correlator tells capture duplicates from retransmissions itself, from what it keeps of
 	// each leg: the decoder's hash of every payload is not needed.
-	d := decode.NewDecoder(func(m *decode.Message) { emit(corr.Add(m)) }, decode.Options{DedupWindow: -1})
+	d := decode.NewDecoder(func(m *decode.Message) {
+		if cm != nil {
+			cm.Message(m)
+		}
+		emit(corr.Add(m))
+	}, decode.Options{DedupWindow: -1})
 	d.Stats.Inputs = len(caps)
 	runErr := mergedFrames(ctx, caps, func(fr *decode.Frame) {
 		corr.Frame(fr) // RTP telephone-events
