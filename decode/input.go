@@ -11,7 +11,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -48,7 +47,7 @@ var ErrUnknownFormat = errors.New("not a pcap or pcapng capture")
 type Capture struct {
 	name     string
 	closer   io.Closer
-	pcap     *pcapgo.Reader
+	pcap     *pcapReader
 	ng       *ngReader
 	netmon   *netmonReader
 	linkType layers.LinkType
@@ -104,7 +103,7 @@ func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
 		src = zr
 		decompressor = closerFunc(func() error { zr.Close(); return nil })
 	}
-	inner := bufio.NewReaderSize(src, 256<<10)
+	inner := bufio.NewReaderSize(src, pcapBufferSize)
 	head, err := inner.Peek(4)
 	if err != nil {
 		if len(head) == 0 {
@@ -134,15 +133,12 @@ func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
 	default:
 		return nil, fmt.Errorf("decode: %s: %w (starts with % x)", name, ErrUnknownFormat, head)
 	}
-	p, err := pcapgo.NewReader(inner)
+	p, err := newPcapReader(inner)
 	if err != nil {
-		return nil, fmt.Errorf("decode: %s: pcap: %w", name, err)
+		return nil, fmt.Errorf("decode: %s: %w", name, err)
 	}
-	// Some writers leave the snap length at 0 or below their largest frame; a frame larger than the
-	// snap length is still a good frame.
-	p.SetSnaplen(1 << 18)
 	c.pcap = p
-	c.linkType = p.LinkType()
+	c.linkType = p.linkType
 	c.goodOffset = 24
 	return c, nil
 }
@@ -196,7 +192,7 @@ func (c *Capture) Next(f *Frame) error {
 		data, ci.Timestamp, lt, ci.Length, err = c.ng.next()
 		f.LinkType = lt
 	default:
-		data, ci, err = c.pcap.ZeroCopyReadPacketData()
+		data, ci.Timestamp, ci.Length, err = c.pcap.next()
 	}
 	if err != nil {
 		c.done = true
@@ -221,7 +217,7 @@ func (c *Capture) Next(f *Frame) error {
 		// set by the reader, per interface
 	default:
 		f.LinkType = c.linkType
-		c.goodOffset += 16 + int64(len(data))
+		c.goodOffset = c.pcap.offset + int64(c.pcap.pending)
 	}
 	f.Data = data
 	f.Time = ci.Timestamp
