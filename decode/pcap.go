@@ -81,9 +81,9 @@ func (p *pcapReader) next() (data []byte, ts time.Time, origLen int, err error) 
 	}
 	p.pending = 16 + caplen
 	if p.nano {
-		ts = time.Unix(sec, frac)
+		ts = time.Unix(sec, frac).UTC()
 	} else {
-		ts = time.Unix(sec, frac*1000)
+		ts = time.Unix(sec, frac*1000).UTC()
 	}
 	return rec[16:], ts, origLen, nil
 }
