@@ -30,19 +30,10 @@ func Run(ctx context.Context, inputs []string, handle Handler, opts Options) (*S
 // RunCaptures decodes already opened captures, merged by time, then finishes the decoder.
 func (d *Decoder) RunCaptures(ctx context.Context, caps []*Capture) error {
 	d.Stats.Inputs += len(caps)
-	m := newMerger(caps)
-	var f Frame
-	var err error
-	for n := 0; ; n++ {
-		if n&0x3ff == 0 && ctx.Err() != nil {
-			err = ctx.Err()
-			break
-		}
-		if !m.next(&f) {
-			break
-		}
-		d.Frame(&f)
-	}
+	err := EachFrame(ctx, caps, func(_ int, f *Frame) error {
+		d.Frame(f)
+		return nil
+	})
 	for _, c := range caps {
 		if w := c.Warning(); w != nil {
 			d.Stats.Warnings = append(d.Stats.Warnings, w)
@@ -50,6 +41,25 @@ func (d *Decoder) RunCaptures(ctx context.Context, caps []*Capture) error {
 	}
 	d.Finish()
 	return err
+}
+
+// EachFrame hands over the frames of caps merged in capture-time order (ties: input order) with the
+// index of each frame's capture. The frame is valid only during the call. It stops at the first
+// error fn returns, or when ctx is cancelled.
+func EachFrame(ctx context.Context, caps []*Capture, fn func(input int, f *Frame) error) error {
+	m := newMerger(caps)
+	var f Frame
+	for n := 0; ; n++ {
+		if n&0x3ff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !m.next(&f) {
+			return nil
+		}
+		if err := fn(m.advance, &f); err != nil {
+			return err
+		}
+	}
 }
 
 // merger interleaves several captures by frame time. Each capture keeps one frame pending; its

@@ -110,12 +110,13 @@ func (rs *RuleSet) Check(ctx context.Context, caps []*decode.Capture, opts Optio
 	e.res.Input = strings.Join(names, "+")
 	d := decode.NewDecoder(e.message, decode.Options{})
 	d.Stats.Inputs = len(caps)
-	err := mergeFrames(ctx, caps, func(f *decode.Frame) {
+	err := decode.EachFrame(ctx, caps, func(_ int, f *decode.Frame) error {
 		e.res.Frames++
 		if e.corr != nil {
 			e.corr.Frame(f) // RFC 4733 digits in RTP
 		}
 		d.Frame(f)
+		return nil
 	})
 	for _, c := range caps {
 		if w := c.Warning(); w != nil {
@@ -129,31 +130,6 @@ func (rs *RuleSet) Check(ctx context.Context, caps []*decode.Capture, opts Optio
 	e.finish()
 	e.res.Elapsed = time.Since(start)
 	return &e.res, nil
-}
-
-// mergeFrames hands over the frames of all captures in capture-time order (ties: input order).
-func mergeFrames(ctx context.Context, caps []*decode.Capture, fn func(*decode.Frame)) error {
-	pending := make([]decode.Frame, len(caps))
-	live := make([]bool, len(caps))
-	for i, c := range caps {
-		live[i] = c.Next(&pending[i]) == nil
-	}
-	for n := 0; ; n++ {
-		if n&0x3ff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		best := -1
-		for i := range caps {
-			if live[i] && (best < 0 || pending[i].Time.Before(pending[best].Time)) {
-				best = i
-			}
-		}
-		if best < 0 {
-			return nil
-		}
-		fn(&pending[best])
-		live[best] = caps[best].Next(&pending[best]) == nil
-	}
 }
 
 // state accumulates one rule's measure.

@@ -160,9 +160,10 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 		emit(corr.Add(m))
 	}, decode.Options{DedupWindow: -1})
 	d.Stats.Inputs = len(caps)
-	runErr := mergedFrames(ctx, caps, func(fr *decode.Frame) {
+	runErr := decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
 		corr.Frame(fr) // RTP telephone-events
 		d.Frame(fr)
+		return nil
 	})
 	for _, c := range caps {
 		if warn := c.Warning(); warn != nil {
@@ -192,32 +193,6 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d calls evicted before they ended (more than --max-open %d open at once)\n", st.Evicted, opts.MaxOpen)
 	}
 	return nil
-}
-
-// mergedFrames hands over the frames of all inputs merged in capture-time order (ties: input order).
-// Each capture keeps one frame pending, in its reader's own buffer, so nothing is copied.
-func mergedFrames(ctx context.Context, caps []*decode.Capture, fn func(*decode.Frame)) error {
-	pending := make([]decode.Frame, len(caps))
-	live := make([]bool, len(caps))
-	for i, c := range caps {
-		live[i] = c.Next(&pending[i]) == nil
-	}
-	for n := 0; ; n++ {
-		if n&0x3ff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		best := -1
-		for i := range caps {
-			if live[i] && (best < 0 || pending[i].Time.Before(pending[best].Time)) {
-				best = i
-			}
-		}
-		if best < 0 {
-			return nil
-		}
-		fn(&pending[best])
-		live[best] = caps[best].Next(&pending[best]) == nil
-	}
 }
 
 // callWriter renders call records in one of the output formats.

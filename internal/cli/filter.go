@@ -315,33 +315,6 @@ func closeAll(caps []*decode.Capture) {
 	}
 }
 
-// eachFrame reads the captures merged in time order (the order decode.Run uses), calling fn with
-// each frame and the index of its capture.
-func eachFrame(ctx context.Context, caps []*decode.Capture, fn func(i int, fr *decode.Frame) error) error {
-	pending := make([]decode.Frame, len(caps))
-	live := make([]bool, len(caps))
-	for i, c := range caps {
-		live[i] = c.Next(&pending[i]) == nil
-	}
-	for n := 0; ; n++ {
-		if n&0x3ff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		best := -1
-		for i := range caps {
-			if live[i] && (best < 0 || pending[i].Time.Before(pending[best].Time)) {
-				best = i
-			}
-		}
-		if best < 0 {
-			return nil
-		}
-		if err := fn(best, &pending[best]); err != nil {
-			return err
-		}
-		live[best] = caps[best].Next(&pending[best]) == nil
-	}
-}
 
 // selection is the frames to copy, per input, and what the first pass learnt about the inputs.
 type selection struct {
@@ -391,7 +364,7 @@ func decodePass(ctx context.Context, in *inputs, sel *selection, handle decode.H
 	defer closeAll(caps)
 	d := decode.NewDecoder(handle, decode.Options{})
 	d.Stats.Inputs = len(caps)
-	err = eachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
+	err = decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
 		sel.linkTypes[fr.LinkType] = true
 		d.Frame(fr)
 		return nil
@@ -503,7 +476,7 @@ func writeSelected(ctx context.Context, f *Factory, in *inputs, sel *selection, 
 	}
 	defer closeAll(caps)
 	n := 0
-	err = eachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
+	err = decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
 		if !sel.has(fr.Input, fr.Number) && (extra == nil || !extra(fr)) {
 			return nil
 		}
