@@ -64,7 +64,7 @@ type diameterE2E struct {
 type DiameterPairer struct {
 	// Select, when set, keeps only the transactions it accepts, in the output and in the statistics
 	// (a display filter: a transaction is kept when its request or its answer matches).
-	Select func(t *DiameterTransaction) bool
+	Select   func(t *DiameterTransaction) bool
 	pending  *pendingTable[diameterKey, *DiameterTransaction]
 	failover map[diameterE2E]*pendingEntry[diameterKey, *DiameterTransaction]
 	out      []DiameterTransaction

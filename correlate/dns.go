@@ -69,7 +69,7 @@ func lowerASCII(s string) string {
 type DNSPairer struct {
 	// Select, when set, keeps only the transactions it accepts, in the output and in the statistics
 	// (a display filter: a transaction is kept when its request or its answer matches).
-	Select func(t *DNSTransaction) bool
+	Select  func(t *DNSTransaction) bool
 	pending *pendingTable[dnsKey, *DNSTransaction]
 	out     []DNSTransaction
 	stats   dnsStats

@@ -315,7 +315,6 @@ func closeAll(caps []*decode.Capture) {
 	}
 }
 
-
 // selection is the frames to copy, per input, and what the first pass learnt about the inputs.
 type selection struct {
 	frames    map[string][]uint64 // input name -> bitset of frame numbers
