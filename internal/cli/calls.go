@@ -112,23 +112,10 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 			return usagef("%v: %q", err, flt.String())
 		}
 	}
-	caps := make([]*decode.Capture, 0, len(opts.Inputs))
-	defer func() {
-		for _, c := range caps {
-			c.Close()
-		}
-	}()
-	for _, name := range opts.Inputs {
-		var c *decode.Capture
-		if name == "-" {
-			c, err = decode.OpenReader("-", f.Stdin, nil)
-		} else {
-			c, err = decode.Open(name)
-		}
-		if err != nil {
-			return err
-		}
-		caps = append(caps, c)
+	caps, err := openCaptures(f, opts.Inputs)
+	defer closeCaptures(caps)
+	if err != nil {
+		return err
 	}
 
 	// The live heap is small (the open calls) and the garbage steady (the ended calls): collect

@@ -193,23 +193,10 @@ func checkRun(ctx context.Context, f *Factory, opts *CheckOptions) error {
 	}
 
 	// Open every input first: a missing file fails the run before any work.
-	caps := make([]*decode.Capture, 0, len(opts.Inputs))
-	defer func() {
-		for _, c := range caps {
-			c.Close()
-		}
-	}()
-	for _, name := range opts.Inputs {
-		var c *decode.Capture
-		if name == "-" {
-			c, err = decode.OpenReader("-", f.Stdin, nil)
-		} else {
-			c, err = decode.Open(name)
-		}
-		if err != nil {
-			return err
-		}
-		caps = append(caps, c)
+	caps, err := openCaptures(f, opts.Inputs)
+	defer closeCaptures(caps)
+	if err != nil {
+		return err
 	}
 	copts := check.Options{
 		Calls:       correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic, MaxOpen: defaultMaxOpen},

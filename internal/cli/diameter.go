@@ -96,8 +96,8 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 	if err != nil {
 		return err
 	}
-	caps, err := txnOpenCaptures(f, opts.Inputs)
-	defer txnCloseCaptures(caps)
+	caps, err := openCaptures(f, opts.Inputs)
+	defer closeCaptures(caps)
 	if err != nil {
 		return err
 	}
@@ -172,32 +172,6 @@ func txnPairOptions(timeout time.Duration, maxOpen int) (correlate.PairOptions, 
 		timeout = -1 // the pairer's "never"; its zero is "the default"
 	}
 	return correlate.PairOptions{Timeout: timeout, MaxOpen: maxOpen}, nil
-}
-
-// txnOpenCaptures opens every input, "-" being the Factory's standard input. It returns the captures
-// opened so far with the error, for the caller to close.
-func txnOpenCaptures(f *Factory, names []string) ([]*decode.Capture, error) {
-	caps := make([]*decode.Capture, 0, len(names))
-	for _, name := range names {
-		var c *decode.Capture
-		var err error
-		if name == "-" {
-			c, err = decode.OpenReader("-", f.Stdin, nil)
-		} else {
-			c, err = decode.Open(name)
-		}
-		if err != nil {
-			return caps, err
-		}
-		caps = append(caps, c)
-	}
-	return caps, nil
-}
-
-func txnCloseCaptures(caps []*decode.Capture) {
-	for _, c := range caps {
-		c.Close()
-	}
 }
 
 // txnKeepEnvelope copies what the decoder reuses after the handler returns (frame list, HEP

@@ -95,8 +95,8 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 	if err != nil {
 		return err
 	}
-	caps, err := txnOpenCaptures(f, opts.Inputs)
-	defer txnCloseCaptures(caps)
+	caps, err := openCaptures(f, opts.Inputs)
+	defer closeCaptures(caps)
 	if err != nil {
 		return err
 	}
