@@ -474,6 +474,16 @@ func BenchmarkDecodeUDPSIPFrame(b *testing.B) {
 	}
 }
 
+func TestIPv6InIPv6(t *testing.T) {
+	a, b := netip.MustParseAddr("2001:db8::a"), netip.MustParseAddr("2001:db8::b")
+	inner := ipv6(17, a, b, udp(5060, 5060, []byte(sipOptions)))
+	outer := ipv6(41, netip.MustParseAddr("2001:db8:1::1"), netip.MustParseAddr("2001:db8:1::2"), inner)
+	msgs, _ := collect(t, writePcap(t, layers.LinkTypeEthernet, eth(0x86dd, outer)))
+	if len(msgs) != 1 || msgs[0].Src.Addr() != a || msgs[0].Dst.Addr() != b {
+		t.Fatalf("got %+v", msgs)
+	}
+}
+
 func TestIPv6InIPv4(t *testing.T) {
 	a, b := netip.MustParseAddr("2001:db8::a"), netip.MustParseAddr("2001:db8::b")
 	inner := ipv6(17, a, b, udp(5060, 5060, []byte(sipOptions)))

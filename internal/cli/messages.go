@@ -51,8 +51,14 @@ fields such as sip.method, diameter.cmd.code, dns.qry.name; see sigtrace filter 
 -o json writes NDJSON with these fields: frame, frames (all frames of a reassembled message), time
 (RFC 3339 UTC, microseconds), input, src, dst, transport, protocol, and for SIP: method, request_uri,
 status, reason, call_id, cseq, cseq_method, from_user, to_user, from_tag, to_tag, branch, user_agent,
-invalid (why the message breaks the grammar), duplicate; for HEP-carried messages: hep {version,
-capture_id, node, correlation_id}.
+invalid (why the message breaks the grammar), duplicate; for Diameter: diameter {flags, command_code,
+command, command_short, application_id, application, hop_by_hop, end_to_end, session_id, origin and
+destination host and realm, result_code, experimental_result_code, cc_request_type/number,
+user_name, public_identity, avps (the full tree)}; for DNS: dns {id, response, opcode, flags, rcode,
+rcode_name, questions, answers, authority, additional, edns}; for HEP-carried messages: hep {version,
+capture_id, node, correlation_id}. -o csv has the same columns for every protocol: for Diameter,
+method is the command, status the result, call_id the Session-Id and cseq the hop-by-hop id; for DNS,
+method is "query" or the rcode, call_id the question, cseq the id and to_user the answers.
 
 At the end, stderr gets a summary: frames read, messages decoded, frames skipped and malformed by
 reason with the first frame numbers of each, and warnings for damaged inputs.`,
@@ -165,6 +171,19 @@ func (w *messageWriter) write(m *decode.Message) {
 			rec[11] = string(s.CSeqMethod)
 			rec[12] = string(s.FromUser())
 			rec[13] = string(s.ToUser())
+		}
+		switch m.Protocol {
+		case decode.ProtoDiameter:
+			// method: command (short form), status: result, call_id: Session-Id, cseq: hop-by-hop
+			what, session, ids, from, to := diameterColumns(m.Diameter)
+			rec[7], rec[9], rec[10], rec[12], rec[13] = what, session, ids, from, to
+			if r := m.Diameter.Result(); !m.Diameter.Flags.Request && r != 0 {
+				rec[7], rec[8] = strings.TrimSuffix(what, " "+strconv.FormatUint(uint64(r), 10)), strconv.FormatUint(uint64(r), 10)
+			}
+		case decode.ProtoDNS:
+			// method: query or rcode, call_id: the question, cseq: the id, to_user: the answers
+			what, question, id, answers, _ := dnsColumns(m.DNS)
+			rec[7], rec[9], rec[10], rec[13] = what, question, id, answers
 		}
 		w.csv.Write(rec)
 	default:
