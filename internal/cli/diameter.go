@@ -96,6 +96,10 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 	if err != nil {
 		return err
 	}
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return err
+	}
 	caps, err := openCaptures(f, opts.Inputs)
 	defer closeCaptures(caps)
 	if err != nil {
@@ -106,39 +110,22 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 	if !opts.Stats {
 		w = newDiameterWriter(out, opts.Output, f.StdoutIsTerminal)
 	}
-	flt, err := opts.Filter.Compile()
-	if err != nil {
-		return err
-	}
 	p := correlate.NewDiameterPairer(po)
-	// A transaction is kept when its request or its answer matched the filter when it was decoded
-	// (fields such as the DNS question are read from the wire bytes, which are gone by then).
-	matched := map[*diameter.Message]bool{}
-	if flt != nil {
-		p.Select = func(t *correlate.DiameterTransaction) bool {
-			keep := matched[t.Request] || matched[t.Answer]
-			delete(matched, t.Request)
-			delete(matched, t.Answer)
-			return keep
-		}
+	pass := txnPass[diameter.Message, correlate.DiameterTransaction]{
+		proto:   decode.ProtoDiameter,
+		message: func(m *decode.Message) *diameter.Message { return m.Diameter },
+		add:     p.Add,
+		flush:   p.Flush,
+		halves: func(t *correlate.DiameterTransaction) (*diameter.Message, *diameter.Message) {
+			return t.Request, t.Answer
+		},
+		selectBy: func(sel func(*correlate.DiameterTransaction) bool) { p.Select = sel },
 	}
-	emit := func(ts []correlate.DiameterTransaction) {
+	dstats, runErr := pass.run(ctx, caps, flt, func(t *correlate.DiameterTransaction) {
 		if w != nil {
-			for i := range ts {
-				w.write(&ts[i])
-			}
+			w.write(t)
 		}
-	}
-	d := decode.NewDecoder(func(m *decode.Message) {
-		if m.Protocol == decode.ProtoDiameter && !m.Duplicate {
-			if flt != nil && flt.MatchMessage(m) {
-				matched[m.Diameter] = true
-			}
-			emit(p.Add(txnKeepEnvelope(m.Envelope), m.Diameter))
-		}
-	}, decode.Options{})
-	runErr := d.RunCaptures(ctx, caps)
-	emit(p.Flush())
+	})
 	st := p.Stats()
 	if opts.Stats {
 		writeDiameterStats(out, opts.Output, f.StdoutIsTerminal, &st)
@@ -152,7 +139,7 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 		return runErr
 	}
 	if !opts.Quiet {
-		writeSummary(f.Stderr, &d.Stats)
+		writeSummary(f.Stderr, dstats)
 		fmt.Fprintf(f.Stderr, "sigtrace: %d Diameter transactions: %d answered, %d unanswered, %d orphan answers; %d retransmissions\n",
 			st.Answered+st.Unanswered+st.Orphans, st.Answered, st.Unanswered, st.Orphans, st.Retransmissions)
 	}

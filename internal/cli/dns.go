@@ -95,6 +95,10 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 	if err != nil {
 		return err
 	}
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return err
+	}
 	caps, err := openCaptures(f, opts.Inputs)
 	defer closeCaptures(caps)
 	if err != nil {
@@ -105,39 +109,20 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 	if !opts.Stats {
 		w = newDNSWriter(out, opts.Output, f.StdoutIsTerminal)
 	}
-	flt, err := opts.Filter.Compile()
-	if err != nil {
-		return err
-	}
 	p := correlate.NewDNSPairer(po)
-	// A transaction is kept when its request or its answer matched the filter when it was decoded
-	// (fields such as the DNS question are read from the wire bytes, which are gone by then).
-	matched := map[*dns.Message]bool{}
-	if flt != nil {
-		p.Select = func(t *correlate.DNSTransaction) bool {
-			keep := matched[t.Query] || matched[t.Response]
-			delete(matched, t.Query)
-			delete(matched, t.Response)
-			return keep
-		}
+	pass := txnPass[dns.Message, correlate.DNSTransaction]{
+		proto:    decode.ProtoDNS,
+		message:  func(m *decode.Message) *dns.Message { return m.DNS },
+		add:      p.Add,
+		flush:    p.Flush,
+		halves:   func(t *correlate.DNSTransaction) (*dns.Message, *dns.Message) { return t.Query, t.Response },
+		selectBy: func(sel func(*correlate.DNSTransaction) bool) { p.Select = sel },
 	}
-	emit := func(ts []correlate.DNSTransaction) {
+	dstats, runErr := pass.run(ctx, caps, flt, func(t *correlate.DNSTransaction) {
 		if w != nil {
-			for i := range ts {
-				w.write(&ts[i])
-			}
+			w.write(t)
 		}
-	}
-	d := decode.NewDecoder(func(m *decode.Message) {
-		if m.Protocol == decode.ProtoDNS && !m.Duplicate {
-			if flt != nil && flt.MatchMessage(m) {
-				matched[m.DNS] = true
-			}
-			emit(p.Add(txnKeepEnvelope(m.Envelope), m.DNS))
-		}
-	}, decode.Options{})
-	runErr := d.RunCaptures(ctx, caps)
-	emit(p.Flush())
+	})
 	st := p.Stats()
 	if opts.Stats {
 		writeDNSStats(out, opts.Output, f.StdoutIsTerminal, &st)
@@ -151,7 +136,7 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 		return runErr
 	}
 	if !opts.Quiet {
-		writeSummary(f.Stderr, &d.Stats)
+		writeSummary(f.Stderr, dstats)
 		fmt.Fprintf(f.Stderr, "sigtrace: %d DNS transactions: %d answered, %d unanswered, %d orphan responses; %d retransmissions\n",
 			st.Answered+st.Unanswered+st.Orphans, st.Answered, st.Unanswered, st.Orphans, st.Retransmissions)
 	}
