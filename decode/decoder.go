@@ -56,11 +56,9 @@ type Decoder struct {
 	Stats  Stats
 
 	// per-frame state
-	input        string
-	frame        int
-	now          time.Time
-	truncated    bool
-	fragmentHeld bool
+	input string
+	frame int
+	now   time.Time
 
 	defrag  *defragmenter
 	tcpAsm  *stream.TCP
@@ -95,8 +93,6 @@ func (d *Decoder) Frame(f *Frame) {
 	d.input = f.Input
 	d.frame = f.Number
 	d.now = f.Time
-	d.truncated = false
-	d.fragmentHeld = false
 	if d.now.Sub(d.lastGC) > time.Second {
 		d.lastGC = d.now
 		d.defrag.expire(d.now)

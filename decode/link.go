@@ -200,9 +200,6 @@ func (d *Decoder) ipv4(data []byte, depth int) {
 	}
 	if total > len(data) {
 		// Cut by the snap length, or TSO/GRO on the capturing host (total 0): take what is there.
-		if total != 0 {
-			d.truncated = true
-		}
 		total = len(data)
 	}
 	if len(data) < ihl {
@@ -220,8 +217,7 @@ func (d *Decoder) ipv4(data []byte, depth int) {
 		id := uint32(binary.BigEndian.Uint16(data[4:]))
 		whole, ok := d.defrag.add(fragKey{src: src, dst: dst, id: id, proto: proto}, offset, more, payload, d.frame)
 		if !ok {
-			d.fragmentHeld = true
-			return
+			return // held until the datagram is complete
 		}
 		payload = whole
 	}
@@ -241,8 +237,6 @@ func (d *Decoder) ipv6(data []byte, depth int) {
 	payload := data[40:]
 	if plen < len(payload) && plen != 0 {
 		payload = payload[:plen] // drop Ethernet padding
-	} else if plen > len(payload) {
-		d.truncated = true
 	}
 	src := netip.AddrFrom16([16]byte(data[8:24]))
 	dst := netip.AddrFrom16([16]byte(data[24:40]))
@@ -288,8 +282,7 @@ func (d *Decoder) ipv6(data []byte, depth int) {
 			}
 			whole, ok := d.defrag.add(fragKey{src: src, dst: dst, id: id, proto: next, v6: true}, offset, more, payload[8:], d.frame)
 			if !ok {
-				d.fragmentHeld = true
-				return
+				return // held until the datagram is complete
 			}
 			payload = whole
 		case ipv6NoNext:
