@@ -94,3 +94,75 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// benchItem is one step of a recorded run: a frame for Frame (RTP), or a decoded message for Add.
+type benchItem struct {
+	frame *decode.Frame
+	msg   *decode.Message
+}
+
+// benchRun is the capture of BenchmarkCalls decoded once (as the calls command decodes: no
+// deduplication in the decoder), frames and messages in the order the correlator sees them.
+var benchRun = sync.OnceValues(func() ([]benchItem, error) {
+	data, err := benchCapture()
+	if err != nil {
+		return nil, err
+	}
+	cp, err := decode.OpenReader("bench", bytes.NewReader(data), nil)
+	if err != nil {
+		return nil, err
+	}
+	var items []benchItem
+	d := decode.NewDecoder(func(m *decode.Message) {
+		k := *m
+		k.Payload = nil
+		if m.SIP != nil {
+			k.SIP = m.SIP.Clone()
+		}
+		items = append(items, benchItem{msg: &k})
+	}, decode.Options{DedupWindow: -1})
+	var f decode.Frame
+	for cp.Next(&f) == nil {
+		k := f
+		k.Data = bytes.Clone(f.Data)
+		items = append(items, benchItem{frame: &k})
+		d.Frame(&f)
+	}
+	d.Finish()
+	return items, nil
+})
+
+// BenchmarkCorrelate is BenchmarkCalls without the decoder: the correlator alone, fed messages
+// decoded beforehand. MB/s and MB/cpu-s are still per MB of capture.
+func BenchmarkCorrelate(b *testing.B) {
+	data, err := benchCapture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	items, err := benchRun()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer reportCPU(b, len(data))()
+	for b.Loop() {
+		c := NewCalls(CallOptions{})
+		n := 0
+		for _, it := range items {
+			if it.frame != nil {
+				c.Frame(it.frame)
+				continue
+			}
+			for _, call := range c.Add(it.msg) {
+				n++
+				c.Release(call)
+			}
+		}
+		n += len(c.Flush())
+		if n != 20000 {
+			b.Fatalf("%d calls", n)
+		}
+	}
+}
