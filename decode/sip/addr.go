@@ -73,6 +73,48 @@ func ParseNameAddr(v []byte) (NameAddr, error) {
 	return parseAngle(a, v, i)
 }
 
+// readNameAddr splits a name-addr or addr-spec as ParseNameAddr does, checking nothing: the
+// reader behind ParseUnchecked. Shapes other than the common ones go to ParseNameAddr.
+func readNameAddr(v []byte) NameAddr {
+	var a NameAddr
+	v = trimLWS(v)
+	lt := 0
+	if len(v) > 0 && v[0] == '"' {
+		e := quotedEnd(v, 0)
+		if e < 0 {
+			a, _ = ParseNameAddr(v)
+			return a
+		}
+		a.Display, a.Quoted = v[1:e-1], true
+		lt = skipLWS(v, e)
+		if lt >= len(v) || v[lt] != '<' {
+			a, _ = ParseNameAddr(v)
+			return a
+		}
+	} else if lt = bytes.IndexByte(v, '<'); lt >= 0 {
+		a.Display = trimLWS(v[:lt])
+	} else {
+		end := bytes.IndexByte(v, ';')
+		if end < 0 {
+			end = len(v)
+		} else {
+			a.Params = v[end+1:]
+		}
+		a.URI = trimLWS(v[:end])
+		return a
+	}
+	gt := bytes.IndexByte(v[lt:], '>')
+	if gt < 0 {
+		a, _ = ParseNameAddr(v)
+		return a
+	}
+	a.URI = trimLWS(v[lt+1 : lt+gt])
+	if i := skipLWS(v, lt+gt+1); i < len(v) && v[i] == ';' {
+		a.Params = v[i+1:]
+	}
+	return a
+}
+
 // parseAngle reads "<URI>" at v[i] and the parameters after it.
 func parseAngle(a NameAddr, v []byte, i int) (NameAddr, error) {
 	gt := bytes.IndexByte(v[i:], '>')

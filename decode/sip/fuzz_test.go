@@ -123,6 +123,62 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// FuzzParseUnchecked: the unchecked parse never fails where Parse succeeds, and on a message Parse
+// finds valid it reads every field and accessor the same. The seeds (RFC 4475, real captures) run
+// as a test on every `go test`.
+func FuzzParseUnchecked(f *testing.F) {
+	seedSIP(f)
+	var reused Message
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var checked Message
+		err := Parse(data, &checked)
+		_ = ParseUnchecked(inviteWire(), &reused)
+		errU := ParseUnchecked(data, &reused)
+		u := &reused
+		if errU == nil {
+			// Whatever it let through, the accessors cope with.
+			_, _, _, _, _, _ = u.FromTag(), u.ToTag(), u.FromUser(), u.ToUser(), u.Branch(), u.TopVia()
+			if !within(u.Raw, data) || !within(u.Body, u.Raw) {
+				t.Fatal("Raw/Body outside the input")
+			}
+		}
+		if err != nil {
+			return
+		}
+		if errU != nil {
+			t.Fatalf("Parse reads it, ParseUnchecked says %v", errU)
+		}
+		if checked.Invalid != nil {
+			return
+		}
+		c := &checked
+		type field struct {
+			name string
+			a, b []byte
+		}
+		for _, f := range []field{
+			{"method", c.Method, u.Method}, {"request URI", c.RequestURI, u.RequestURI}, {"version", c.Version, u.Version},
+			{"reason", c.Reason, u.Reason}, {"Call-ID", c.CallID, u.CallID}, {"From", c.From, u.From}, {"To", c.To, u.To},
+			{"CSeq method", c.CSeqMethod, u.CSeqMethod}, {"Via", c.Via, u.Via}, {"Content-Type", c.ContentType, u.ContentType},
+			{"User-Agent", c.UserAgent, u.UserAgent}, {"body", c.Body, u.Body}, {"raw", c.Raw, u.Raw},
+			{"From tag", c.FromTag(), u.FromTag()}, {"To tag", c.ToTag(), u.ToTag()}, {"From user", c.FromUser(), u.FromUser()},
+			{"To user", c.ToUser(), u.ToUser()}, {"branch", c.Branch(), u.Branch()},
+			{"From display", c.FromAddr().Display, u.FromAddr().Display}, {"To params", c.ToAddr().Params, u.ToAddr().Params},
+			{"Via host", c.TopVia().Host, u.TopVia().Host},
+		} {
+			if !bytes.Equal(f.a, f.b) {
+				t.Fatalf("%s: Parse %q, ParseUnchecked %q", f.name, f.a, f.b)
+			}
+		}
+		if c.IsRequest != u.IsRequest || c.StatusCode != u.StatusCode || c.CSeq != u.CSeq ||
+			c.ContentLength != u.ContentLength || len(c.Headers) != len(u.Headers) || u.Invalid != nil {
+			t.Fatalf("Parse %v %d CSeq %d length %d %d headers; ParseUnchecked %v %d CSeq %d length %d %d headers (%v)",
+				c.IsRequest, c.StatusCode, c.CSeq, c.ContentLength, len(c.Headers),
+				u.IsRequest, u.StatusCode, u.CSeq, u.ContentLength, len(u.Headers), u.Invalid)
+		}
+	})
+}
+
 func FuzzMessageLength(f *testing.F) {
 	seedSIP(f)
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContent-Length: 5\r\n\r\nhello"))

@@ -35,11 +35,19 @@ type Message struct {
 
 	ids []hdrID // parallel to Headers: each header's classification
 
-	// From, To and the top Via are parsed once during Parse (their grammar is checked there
-	// anyway); the accessors read these instead of parsing again.
+	// From, To and the top Via are parsed once: during Parse, which checks their grammar anyway,
+	// or (ParseUnchecked) when an accessor first asks; pending marks the ones not parsed yet.
 	fromAddr, toAddr NameAddr
 	topVia           Via
+	pending          uint8
 }
+
+// Bits of Message.pending.
+const (
+	pendingFrom uint8 = 1 << iota
+	pendingTo
+	pendingVia
+)
 
 // Header is one header field as on the wire. Value has surrounding white space removed but may
 // contain line folds (see Unfold).
@@ -57,7 +65,16 @@ const maxStatus = 699
 // rest: grammar violations that leave the message readable are reported in m.Invalid. Bytes after
 // the body announced by Content-Length are ignored (RFC 3261 section 18.3). Parse returns an error
 // only when the start line cannot be read; m's content is then unspecified.
-func Parse(data []byte, m *Message) error {
+func Parse(data []byte, m *Message) error { return m.parse(data, true) }
+
+// ParseUnchecked reads a message as Parse does but skips the grammar checks, for analyses that
+// never report them (call correlation): it costs about half as much. m.Invalid then reports only
+// what reading needs anyway: an unterminated header block, a body shorter than Content-Length, a
+// CSeq or Content-Length that is not a number. From, To and the top Via are parsed when an accessor
+// first asks for them.
+func ParseUnchecked(data []byte, m *Message) error { return m.parse(data, false) }
+
+func (m *Message) parse(data []byte, checked bool) error {
 	m.reset()
 	p := 0
 	for p < len(data) && (data[p] == '\r' || data[p] == '\n') {
@@ -68,7 +85,11 @@ func Parse(data []byte, m *Message) error {
 		return errEmpty
 	}
 	line, next := nextLine(data, p)
-	if err := m.parseStartLine(line); err != nil {
+	if checked {
+		if err := m.parseStartLine(line); err != nil {
+			return err
+		}
+	} else if err := m.readStartLine(line); err != nil {
 		return err
 	}
 	p = next
@@ -93,7 +114,11 @@ func Parse(data []byte, m *Message) error {
 			continue
 		}
 		if cur >= 0 {
-			m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
+			if checked {
+				m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
+			} else {
+				m.readHeader(data[cur:nameEnd], data[valStart:valEnd])
+			}
 			cur = -1
 		}
 		colon := bytes.IndexByte(line, ':')
@@ -106,14 +131,20 @@ func Parse(data []byte, m *Message) error {
 		for nameEnd > cur && isWSP(data[nameEnd-1]) {
 			nameEnd--
 		}
-		if !isTokenString(data[cur:nameEnd]) {
+		if checked && !isTokenString(data[cur:nameEnd]) {
 			m.invalid(ErrBadHeader, "bad name", data[cur:nameEnd])
 			cur = -1
+		} else if nameEnd == cur {
+			cur = -1 // no name: nothing could find the header
 		}
 		p = next
 	}
 	if cur >= 0 {
-		m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
+		if checked {
+			m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
+		} else {
+			m.readHeader(data[cur:nameEnd], data[valStart:valEnd])
+		}
 	}
 	if !ended {
 		m.invalid(ErrUnterminated, "", nil)
@@ -129,7 +160,9 @@ func Parse(data []byte, m *Message) error {
 	}
 	m.Body = body
 	m.Raw = data[start : p+len(body)]
-	m.checkMandatory()
+	if checked {
+		m.checkMandatory()
+	}
 	return nil
 }
 
@@ -269,6 +302,40 @@ func (m *Message) parseRequestLine(line []byte) error {
 	return nil
 }
 
+// readStartLine reads the start line as far as ParseUnchecked needs: the method, Request-URI and
+// version of a request, or the version, status code and reason of a response. It refuses what is
+// not SIP as parseStartLine does, but checks nothing else.
+func (m *Message) readStartLine(line []byte) error {
+	if hasPrefixFold(line, "SIP/") {
+		sp := bytes.IndexByte(line, ' ')
+		if sp < 0 || len(line) < sp+4 || (len(line) > sp+4 && line[sp+4] != ' ') {
+			return fmt.Errorf("%w: status line %q", ErrNotSIP, clip(line))
+		}
+		code, ok := atoi(line[sp+1 : sp+4])
+		if !ok || code < 100 || code > maxStatus {
+			return fmt.Errorf("%w %q", ErrBadStatus, clip(line[sp+1:]))
+		}
+		m.Version, m.StatusCode = line[:sp], code
+		m.Reason = line[min(sp+5, len(line)):]
+		return nil
+	}
+	m.IsRequest = true
+	sp := bytes.IndexByte(line, ' ')
+	last := bytes.LastIndexByte(trimLWS(line), ' ')
+	if sp <= 0 || last <= sp || !hasPrefixFold(line[last+1:], "SIP/") {
+		return fmt.Errorf("%w: start line %q", ErrNotSIP, clip(line))
+	}
+	uri := trimLWS(line[sp+1 : last])
+	if len(uri) > 2 && uri[0] == '<' && uri[len(uri)-1] == '>' {
+		uri = uri[1 : len(uri)-1]
+	}
+	if len(uri) == 0 {
+		return fmt.Errorf("%w: request line %q", ErrNotSIP, clip(line))
+	}
+	m.Method, m.RequestURI, m.Version = line[:sp], uri, trimLWS(line[last+1:])
+	return nil
+}
+
 // clip shortens what an error quotes, so that junk input does not make huge messages.
 func clip(b []byte) []byte {
 	if len(b) > 64 {
@@ -344,6 +411,52 @@ func (m *Message) addHeader(name, value []byte) {
 		// RFC 3261 section 20.17 allows only RFC 1123 dates in GMT (RFC 4475 baddate).
 		if !bytes.HasSuffix(value, []byte(" GMT")) {
 			m.invalid(ErrBadDate, "", value)
+		}
+	}
+}
+
+// readHeader is addHeader for ParseUnchecked: it keeps the first value of each header the Message
+// exposes and leaves From, To and the top Via to be parsed when asked for.
+func (m *Message) readHeader(name, value []byte) {
+	value = trimLWS(value)
+	id := lookupHeader(name)
+	m.Headers = append(m.Headers, Header{Name: name, Value: value})
+	m.ids = append(m.ids, id)
+	switch id {
+	case hCallID:
+		if m.CallID == nil {
+			m.CallID = value
+		}
+	case hFrom:
+		if m.From == nil {
+			m.From = value
+			m.pending |= pendingFrom
+		}
+	case hTo:
+		if m.To == nil {
+			m.To = value
+			m.pending |= pendingTo
+		}
+	case hContentType:
+		if m.ContentType == nil {
+			m.ContentType = value
+		}
+	case hUserAgent:
+		if m.UserAgent == nil {
+			m.UserAgent = value
+		}
+	case hVia:
+		if m.Via == nil {
+			m.Via, _ = nextValue(value)
+			m.pending |= pendingVia
+		}
+	case hCSeq:
+		if m.CSeqMethod == nil {
+			m.readCSeq(name, value)
+		}
+	case hContentLength:
+		if m.ContentLength < 0 {
+			m.readContentLength(name, value)
 		}
 	}
 }
@@ -515,27 +628,63 @@ func (m *Message) Values(name string) iter.Seq[[]byte] {
 	}
 }
 
+// from, to and via return the parsed From, To and top Via, parsing them first after ParseUnchecked.
+func (m *Message) from() *NameAddr {
+	if m.pending&pendingFrom != 0 {
+		m.pending &^= pendingFrom
+		m.fromAddr = readNameAddr(m.From)
+	}
+	return &m.fromAddr
+}
+
+func (m *Message) to() *NameAddr {
+	if m.pending&pendingTo != 0 {
+		m.pending &^= pendingTo
+		m.toAddr = readNameAddr(m.To)
+	}
+	return &m.toAddr
+}
+
+func (m *Message) via() *Via {
+	if m.pending&pendingVia != 0 {
+		m.pending &^= pendingVia
+		m.topVia, _ = ParseVia(m.Via)
+	}
+	return &m.topVia
+}
+
 // FromTag returns the tag parameter of From.
-func (m *Message) FromTag() []byte { return m.fromAddr.Param("tag") }
+func (m *Message) FromTag() []byte { return m.from().Param("tag") }
 
 // ToTag returns the tag parameter of To (empty outside a dialog).
-func (m *Message) ToTag() []byte { return m.toAddr.Param("tag") }
+func (m *Message) ToTag() []byte { return m.to().Param("tag") }
 
 // FromUser returns the user part of the From URI, still %-escaped (see AppendUnescaped).
-func (m *Message) FromUser() []byte { return URIUser(m.fromAddr.URI) }
+func (m *Message) FromUser() []byte { return URIUser(m.from().URI) }
 
 // ToUser returns the user part of the To URI, still %-escaped.
-func (m *Message) ToUser() []byte { return URIUser(m.toAddr.URI) }
+func (m *Message) ToUser() []byte { return URIUser(m.to().URI) }
 
 // FromAddr returns the parsed From value (read as far as it goes when malformed).
-func (m *Message) FromAddr() NameAddr { return m.fromAddr }
+func (m *Message) FromAddr() NameAddr { return *m.from() }
 
 // ToAddr returns the parsed To value.
-func (m *Message) ToAddr() NameAddr { return m.toAddr }
+func (m *Message) ToAddr() NameAddr { return *m.to() }
 
 // TopVia returns the parsed top Via value.
-func (m *Message) TopVia() Via { return m.topVia }
+func (m *Message) TopVia() Via { return *m.via() }
 
 // Branch returns the branch parameter of the top Via.
 // Like the other accessors it reads malformed values as far as they go.
-func (m *Message) Branch() []byte { return m.topVia.Param("branch") }
+func (m *Message) Branch() []byte {
+	if m.pending&pendingVia != 0 {
+		// Only the parameters are needed: they start at the first ';' (nothing before it can
+		// hold one), so the sent-by need not be read.
+		if semi := bytes.IndexByte(m.Via, ';'); semi >= 0 {
+			v, _ := Param(m.Via[semi+1:], "branch")
+			return v
+		}
+		return nil
+	}
+	return m.topVia.Param("branch")
+}

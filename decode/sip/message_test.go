@@ -365,6 +365,18 @@ func BenchmarkParse(b *testing.B) {
 				}
 			}
 		})
+		// What call correlation reads of every message, after the cheaper parse.
+		b.Run(bc.name+"_unchecked", func(b *testing.B) {
+			var m Message
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.data)))
+			for b.Loop() {
+				if err := ParseUnchecked(bc.data, &m); err != nil {
+					b.Fatal(err)
+				}
+				_, _, _ = m.FromTag(), m.ToTag(), m.Branch()
+			}
+		})
 	}
 	b.Run("INVITE_SDP+ParseSDP", func(b *testing.B) {
 		data := inviteWire()

@@ -139,13 +139,14 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 		}
 	}
 	// The correlator tells capture duplicates from retransmissions itself, from what it keeps of
-	// each leg: the decoder's hash of every payload is not needed.
+	// each leg: the decoder's hash of every payload is not needed. Grammar problems are not shown
+	// by this command, so they are not looked for, unless a filter may ask (sip.invalid).
 	d := decode.NewDecoder(func(m *decode.Message) {
 		if cm != nil {
 			cm.Message(m)
 		}
 		emit(corr.Add(m))
-	}, decode.Options{DedupWindow: -1})
+	}, decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil})
 	d.Stats.Inputs = len(caps)
 	runErr := decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
 		corr.Frame(fr) // RTP telephone-events
