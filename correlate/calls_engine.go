@@ -24,7 +24,6 @@ type callState struct {
 	heapIdx  int
 
 	prev, next *callState // the open list, oldest first
-	dead       bool       // emitted, or merged into another call
 }
 
 // referState follows one REFER: its event, its outcome, whether a new leg followed it.
@@ -299,7 +298,6 @@ func (c *Calls) emit(cs *callState, evicted bool) {
 
 // forget removes every trace of an emitted call from the indexes and recycles its state.
 func (c *Calls) forget(cs *callState) {
-	cs.dead = true
 	c.lastLeg = nil
 	c.unlinkOpen(cs)
 	c.timers.remove(cs)

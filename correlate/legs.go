@@ -383,17 +383,8 @@ func (l *legState) inviteResponse(m *decode.Message, t time.Time, toTag []byte, 
 	l.responded = true
 	// A dialog is created by a 1xx with a To tag or by a 2xx; a refusal (a 401 challenge before
 	// the INVITE is sent again) creates none.
-	if len(toTag) > 0 && st > 100 && st < 300 {
-		known := false
-		for _, x := range l.toTags {
-			if x == string(toTag) {
-				known = true
-				break
-			}
-		}
-		if !known {
-			l.toTags = append(l.toTags, string(toTag))
-		}
+	if len(toTag) > 0 && st > 100 && st < 300 && l.knownTag(toTag) == "" {
+		l.toTags = append(l.toTags, string(toTag))
 	}
 	switch {
 	case st < 200:
@@ -406,7 +397,7 @@ func (l *legState) inviteResponse(m *decode.Message, t time.Time, toTag []byte, 
 	case st < 300:
 		if l.answer.offer(m, t, primary) {
 			l.answerStatus = st
-			l.ToTag = string(toTag)
+			l.setToTag(toTag)
 		}
 	default:
 		better := !l.fail.set() || s.CSeq > l.failCSeq || (s.CSeq == l.failCSeq && primary && !l.fail.primary)
@@ -415,9 +406,34 @@ func (l *legState) inviteResponse(m *decode.Message, t time.Time, toTag []byte, 
 			l.failStatus = st
 			l.failCSeq = s.CSeq
 			if !l.answer.set() {
-				l.ToTag = string(toTag)
+				l.setToTag(toTag)
 			}
 		}
+	}
+}
+
+// knownTag returns the string already held for a To tag of the leg, or "".
+func (l *legState) knownTag(tag []byte) string {
+	if l.ToTag == string(tag) {
+		return l.ToTag
+	}
+	for _, x := range l.toTags {
+		if x == string(tag) {
+			return x
+		}
+	}
+	return ""
+}
+
+// setToTag sets the leg's To tag, without a copy when the tag is known (the same response crosses
+// several hops).
+func (l *legState) setToTag(tag []byte) {
+	if len(tag) == 0 {
+		l.ToTag = ""
+	} else if k := l.knownTag(tag); k != "" {
+		l.ToTag = k
+	} else {
+		l.ToTag = string(tag)
 	}
 }
 

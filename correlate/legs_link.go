@@ -125,10 +125,10 @@ func (c *Calls) merge(dst, src *callState) {
 	if src.last.After(dst.last) {
 		dst.last = src.last
 	}
-	src.dead = true
-	src.legs, src.events, src.refers, src.evPrimary = nil, nil, nil, nil
 	c.unlinkOpen(src)
 	c.timers.remove(src)
+	// Nothing refers to src any more (its legs point to dst): its memory serves the next call.
+	c.freeCall(src)
 	c.schedule(dst)
 }
 
@@ -141,7 +141,7 @@ func (c *Calls) heuristic(l *legState, m *decode.Message) {
 	}
 	var best *legState
 	for _, p := range c.byNum[num] {
-		if p == l || p.call.dead || p.Partial || p.ended() || p.InviteTime.After(l.InviteTime) {
+		if p == l || p.Partial || p.ended() || p.InviteTime.After(l.InviteTime) {
 			continue
 		}
 		if l.InviteTime.Sub(p.InviteTime) > heuristicWindow && len(p.children) == 0 {
