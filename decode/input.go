@@ -84,9 +84,11 @@ var (
 
 // OpenReader reads a capture from r; closer, when not nil, is closed by Close.
 func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
-	br := bufio.NewReaderSize(r, 256<<10)
+	// An uncompressed capture is read through this one buffer (frames are slices of it); a
+	// compressed one gets a second buffer for the decompressed bytes.
+	br := bufio.NewReaderSize(r, pcapBufferSize)
 	head, _ := br.Peek(4)
-	var src io.Reader = br
+	inner := br
 	var decompressor io.Closer
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
@@ -94,16 +96,15 @@ func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decode: %s: gzip: %w", name, err)
 		}
-		src = zr
+		inner = bufio.NewReaderSize(zr, pcapBufferSize)
 	case bytes.HasPrefix(head, magicZstd):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, fmt.Errorf("decode: %s: zstd: %w", name, err)
 		}
-		src = zr
+		inner = bufio.NewReaderSize(zr, pcapBufferSize)
 		decompressor = closerFunc(func() error { zr.Close(); return nil })
 	}
-	inner := bufio.NewReaderSize(src, pcapBufferSize)
 	head, err := inner.Peek(4)
 	if err != nil {
 		if len(head) == 0 {

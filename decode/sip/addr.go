@@ -115,6 +115,42 @@ func readNameAddr(v []byte) NameAddr {
 	return a
 }
 
+// tagOf returns readNameAddr(v).Param("tag"), finding the parameters as readNameAddr does but
+// without cutting out the display name and URI.
+func tagOf(v []byte) []byte {
+	v = trimLWS(v)
+	var params []byte
+	lt := 0
+	if len(v) > 0 && v[0] == '"' {
+		e := quotedEnd(v, 0)
+		if e < 0 {
+			return readNameAddr(v).Param("tag")
+		}
+		if lt = skipLWS(v, e); lt >= len(v) || v[lt] != '<' {
+			return readNameAddr(v).Param("tag")
+		}
+	} else if lt = bytes.IndexByte(v, '<'); lt < 0 {
+		semi := bytes.IndexByte(v, ';')
+		if semi < 0 {
+			return nil
+		}
+		params = v[semi+1:]
+	}
+	if lt >= 0 {
+		gt := bytes.IndexByte(v[lt:], '>')
+		if gt < 0 {
+			return readNameAddr(v).Param("tag")
+		}
+		i := skipLWS(v, lt+gt+1)
+		if i == len(v) || v[i] != ';' {
+			return nil
+		}
+		params = v[i+1:]
+	}
+	tag, _ := Param(params, "tag")
+	return tag
+}
+
 // parseAngle reads "<URI>" at v[i] and the parameters after it.
 func parseAngle(a NameAddr, v []byte, i int) (NameAddr, error) {
 	gt := bytes.IndexByte(v[i:], '>')

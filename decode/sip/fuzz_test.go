@@ -136,6 +136,12 @@ func FuzzParseUnchecked(f *testing.F) {
 		errU := ParseUnchecked(data, &reused)
 		u := &reused
 		if errU == nil {
+			// The shortcut to the tags reads what the whole name-addr reader reads.
+			for _, v := range [][]byte{u.From, u.To} {
+				if fast, slow := tagOf(v), readNameAddr(v).Param("tag"); !bytes.Equal(fast, slow) || (fast == nil) != (slow == nil) {
+					t.Fatalf("tag of %q: shortcut %q, name-addr reader %q", v, fast, slow)
+				}
+			}
 			// Whatever it let through, the accessors cope with.
 			_, _, _, _, _, _ = u.FromTag(), u.ToTag(), u.FromUser(), u.ToUser(), u.Branch(), u.TopVia()
 			if !within(u.Raw, data) || !within(u.Body, u.Raw) {

@@ -654,10 +654,20 @@ func (m *Message) via() *Via {
 }
 
 // FromTag returns the tag parameter of From.
-func (m *Message) FromTag() []byte { return m.from().Param("tag") }
+func (m *Message) FromTag() []byte {
+	if m.pending&pendingFrom != 0 {
+		return tagOf(m.From)
+	}
+	return m.fromAddr.Param("tag")
+}
 
 // ToTag returns the tag parameter of To (empty outside a dialog).
-func (m *Message) ToTag() []byte { return m.to().Param("tag") }
+func (m *Message) ToTag() []byte {
+	if m.pending&pendingTo != 0 {
+		return tagOf(m.To)
+	}
+	return m.toAddr.Param("tag")
+}
 
 // FromUser returns the user part of the From URI, still %-escaped (see AppendUnescaped).
 func (m *Message) FromUser() []byte { return URIUser(m.from().URI) }
