@@ -122,6 +122,11 @@ func IsKeepAlive(b []byte) bool {
 // LooksLikeSIP is a cheap content sniff for SIP on any port: the first line is a status line
 // ("SIP/2.0 NNN ...") or a request line ("METHOD scheme:... SIP/2.0"). It does not allocate.
 func LooksLikeSIP(b []byte) bool {
+	// Both start lines begin with a token character; RTP (0x80...) and most binary payloads are
+	// turned away here, before a search for the end of a line that they do not have.
+	if len(b) == 0 || !isToken(b[0]) {
+		return false
+	}
 	if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
 		b = b[:nl]
 	}
