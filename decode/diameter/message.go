@@ -46,6 +46,9 @@ type Flags struct {
 
 // Message is one decoded Diameter message. It holds no reference to the bytes it was decoded from.
 type Message struct {
+	// Selected is the caller's to set: the CLI marks there that a display filter matched the
+	// message, until its transaction is complete. Decoding leaves it false.
+	Selected    bool   `json:"-"`
 	Version     uint8  `json:"version"`
 	Length      uint32 `json:"length"`
 	Flags       Flags  `json:"flags"`

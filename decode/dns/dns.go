@@ -27,6 +27,9 @@ var (
 
 // Message is the summary of one DNS message.
 type Message struct {
+	// Selected is the caller's to set: the CLI marks there that a display filter matched the
+	// message, until its transaction is complete. Decoding leaves it false.
+	Selected           bool   `json:"-"`
 	ID                 uint16 `json:"id"`
 	Response           bool   `json:"response"` // the QR bit
 	Opcode             string `json:"opcode"`

@@ -120,6 +120,7 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 			return t.Request, t.Answer
 		},
 		selectBy: func(sel func(*correlate.DiameterTransaction) bool) { p.Select = sel },
+		selected: func(m *diameter.Message) *bool { return &m.Selected },
 	}
 	dstats, runErr := pass.run(ctx, caps, flt, func(t *correlate.DiameterTransaction) {
 		if w != nil {

@@ -117,6 +117,7 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 		flush:    p.Flush,
 		halves:   func(t *correlate.DNSTransaction) (*dns.Message, *dns.Message) { return t.Query, t.Response },
 		selectBy: func(sel func(*correlate.DNSTransaction) bool) { p.Select = sel },
+		selected: func(m *dns.Message) *bool { return &m.Selected },
 	}
 	dstats, runErr := pass.run(ctx, caps, flt, func(t *correlate.DNSTransaction) {
 		if w != nil {

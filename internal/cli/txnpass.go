@@ -20,19 +20,19 @@ type txnPass[M, T any] struct {
 	// pairer's Select.
 	halves   func(*T) (req, ans *M)
 	selectBy func(func(*T) bool)
+	// selected is the message's flag for a filter match: kept on the message itself, so that
+	// nothing outlives it (a retransmitted request that the pairer folds into the first copy's
+	// transaction leaves nothing behind).
+	selected func(*M) *bool
 }
 
 // run decodes the captures and calls write for every transaction kept (flt nil keeps all), in
 // completion order. It returns the decoder's statistics.
 func (p txnPass[M, T]) run(ctx context.Context, caps []*decode.Capture, flt *filters.Filter, write func(*T)) (*decode.Stats, error) {
-	matched := map[*M]bool{}
 	if flt != nil {
 		p.selectBy(func(t *T) bool {
 			req, ans := p.halves(t)
-			keep := matched[req] || matched[ans]
-			delete(matched, req)
-			delete(matched, ans)
-			return keep
+			return req != nil && *p.selected(req) || ans != nil && *p.selected(ans)
 		})
 	}
 	emit := func(ts []T) {
@@ -46,7 +46,7 @@ func (p txnPass[M, T]) run(ctx context.Context, caps []*decode.Capture, flt *fil
 		}
 		msg := p.message(m)
 		if flt != nil && flt.MatchMessage(m) {
-			matched[msg] = true
+			*p.selected(msg) = true
 		}
 		emit(p.add(txnKeepEnvelope(m.Envelope), msg))
 	}, decode.Options{})
