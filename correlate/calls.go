@@ -290,6 +290,7 @@ type Calls struct {
 	opts     CallOptions
 	headers  []string // Call-ID-valued link headers
 	linkVals [][]byte
+	linkLens nameLengths // of headers, Session-ID and P-Charging-Vector
 
 	// legs holds every open leg by Call-ID, and, for a while after their call was emitted, the
 	// Call-IDs of finished legs, mapped to a tombstone, so that stray late messages do not start
@@ -351,6 +352,11 @@ func NewCalls(opts CallOptions) *Calls {
 		rtp:      make(map[rtpKey]rtpSink),
 		rtpPorts: make([]uint16, 1<<16),
 		tombs:    [2]*legState{{}, {}},
+	}
+	c.linkLens.add("Session-ID")
+	c.linkLens.add("P-Charging-Vector")
+	for _, h := range hs {
+		c.linkLens.add(h)
 	}
 	c.seed = maphash.MakeSeed()
 	c.seed64 = maphash.Comparable(c.seed, 0)

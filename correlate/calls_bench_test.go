@@ -166,3 +166,14 @@ func BenchmarkCorrelate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSDPEvents reads a typical offer (two codecs and telephone-event).
+func BenchmarkSDPEvents(b *testing.B) {
+	body := []byte("v=0\r\no=alice 2890844526 2890844526 IN IP4 192.0.2.10\r\ns=alice\r\nc=IN IP4 192.0.2.10\r\n" +
+		"t=0 0\r\nm=audio 49170 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n" +
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n")
+	n := 0
+	for b.Loop() {
+		sdpEvents(body, func(conn []byte, port, pt int) { n += port })
+	}
+}

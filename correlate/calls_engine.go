@@ -74,6 +74,7 @@ func (c *Calls) sipMessage(m *decode.Message, t time.Time) {
 		l = c.legs[string(s.CallID)]
 	}
 	tt := s.ToTag()
+	var ft []byte // the From tag: read only for a message that goes to a leg
 	if l == nil || c.isTomb(l) {
 		method := s.CSeqMethod
 		if s.IsRequest {
@@ -84,18 +85,17 @@ func (c *Calls) sipMessage(m *decode.Message, t time.Time) {
 			c.stats.Late++
 			return
 		}
-		switch {
-		case initial:
-			l = c.newLeg(m, t, false)
-		case inviteDialogMethod(method):
-			l = c.newLeg(m, t, true)
-		default:
+		if !initial && !inviteDialogMethod(method) {
 			c.stats.OutOfDialog++
 			return
 		}
+		ft = s.FromTag()
+		l = c.newLeg(m, t, ft, !initial)
+	} else {
+		ft = s.FromTag()
 	}
 	c.lastLeg = l
-	significant := l.message(c, m, t, tt)
+	significant := l.message(c, m, t, ft, tt)
 	cs := l.call // after the message: linking may have moved the leg into another call
 	if t.After(cs.last) {
 		cs.last = t
@@ -117,13 +117,13 @@ func inviteDialogMethod(m []byte) bool {
 }
 
 // newLeg creates the leg of a new Call-ID, in a call of its own until something links it.
-func (c *Calls) newLeg(m *decode.Message, t time.Time, partial bool) *legState {
+func (c *Calls) newLeg(m *decode.Message, t time.Time, fromTag []byte, partial bool) *legState {
 	s := m.SIP
 	l := c.allocLeg()
 	// One string holds the leg's identifiers; the fields are slices of it (one allocation).
 	b := append(c.scratch[:0], s.CallID...)
 	n1 := len(b)
-	b = append(b, s.FromTag()...)
+	b = append(b, fromTag...)
 	n2 := len(b)
 	b = append(b, s.FromUser()...)
 	n3 := len(b)

@@ -14,6 +14,9 @@ func (c *Calls) linkHeaders(s *sip.Message) (vals [][]byte, session, pcv []byte)
 	clear(vals)
 	for _, h := range s.Headers {
 		n := h.Name
+		if !c.linkLens.has(n) {
+			continue
+		}
 		switch {
 		case len(n) == len("Session-ID") && bytes.EqualFold(n, []byte("Session-ID")):
 			if session == nil {
@@ -34,6 +37,14 @@ func (c *Calls) linkHeaders(s *sip.Message) (vals [][]byte, session, pcv []byte)
 	}
 	return vals, session, pcv
 }
+
+// nameLengths is a set of header name lengths: most headers of a message are told apart from the
+// few looked for by their length alone. Lengths from 63 on share one member.
+type nameLengths uint64
+
+func (s *nameLengths) add(name string) { *s |= 1 << min(len(name), 63) }
+
+func (s nameLengths) has(name []byte) bool { return s&(1<<min(len(name), 63)) != 0 }
 
 // parseAddr reads an IP address without allocating for the common IPv4 form.
 func parseAddr(b []byte) (netip.Addr, bool) {

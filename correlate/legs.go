@@ -208,13 +208,12 @@ func mix64(h, v uint64) uint64 {
 
 // message applies one message to the leg. It reports whether the message may bring the call's
 // deadline nearer (an INVITE, CANCEL or BYE, a final response to an INVITE).
-func (l *legState) message(c *Calls, m *decode.Message, t time.Time, toTag []byte) (significant bool) {
+func (l *legState) message(c *Calls, m *decode.Message, t time.Time, fromTag, toTag []byte) (significant bool) {
 	s := m.SIP
 	if t.After(l.last) {
 		l.last = t
 	}
-	ft := s.FromTag()
-	id := c.identity(m, ft, toTag)
+	id := c.identity(m, fromTag, toTag)
 	us := t.UnixMicro()
 	for i := range l.seen {
 		if x := &l.seen[i]; x.id == id {
@@ -234,7 +233,7 @@ func (l *legState) message(c *Calls, m *decode.Message, t time.Time, toTag []byt
 	l.Messages++
 	l.seen = append(l.seen, seenMsg{id: id, at: us})
 
-	callerSide := string(ft) == l.callerTag
+	callerSide := string(fromTag) == l.callerTag
 	side := uint8(1)
 	if callerSide {
 		side = 0
