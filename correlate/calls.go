@@ -299,7 +299,8 @@ type Calls struct {
 	legs      map[string]*legState
 	lastLeg   *legState // the leg of the previous message
 	tombs     [2]*legState
-	tomb      int // the generation new tombstones get
+	tombIDs   [2][]string // the Call-IDs given each generation's tombstone (some reused since)
+	tomb      int         // the generation new tombstones get
 	nextSweep time.Time
 	waiting   map[string][]*legState // legs whose parent Call-ID has not been seen yet
 	shared    map[string]*legState   // Session-ID / icid-value: the first leg holding it

@@ -245,13 +245,14 @@ func (c *Calls) expire() {
 	}
 	if !c.now.Before(c.nextSweep) {
 		if !c.nextSweep.IsZero() {
-			old := c.tombs[1-c.tomb]
-			for id, l := range c.legs {
-				if l == old {
+			old := 1 - c.tomb
+			for _, id := range c.tombIDs[old] {
+				if c.legs[id] == c.tombs[old] {
 					delete(c.legs, id)
 				}
 			}
-			c.tomb = 1 - c.tomb
+			c.tombIDs[old] = clearStrings(c.tombIDs[old])
+			c.tomb = old
 		}
 		c.nextSweep = c.now.Add(tombstoneTTL)
 	}
@@ -305,6 +306,7 @@ func (c *Calls) forget(cs *callState) {
 		// Every leg of an open call is in c.legs under its Call-ID (a leg is made only when its
 		// Call-ID is free or a tombstone).
 		c.legs[l.CallID] = c.tombs[c.tomb]
+		c.tombIDs[c.tomb] = append(c.tombIDs[c.tomb], l.CallID)
 		if l.waitingFor != "" {
 			kids := c.waiting[l.waitingFor]
 			kids = slices.DeleteFunc(kids, func(k *legState) bool { return k == l })
