@@ -12,14 +12,15 @@ import (
 // billable_seconds, duration_seconds, pdd_seconds, legs, events, and evicted when set. Times are
 // RFC 3339 UTC with microseconds; absent times, zero numbers and empty strings are omitted.
 func (c *Call) AppendJSON(b []byte) []byte {
+	var tw timeWriter
 	b = append(b, `{"call_id":`...)
 	b = render.AppendJSONString(b, c.CallID)
 	b = jsonStr(b, "outcome", string(c.Outcome))
 	b = jsonInt(b, "final_status", c.FinalStatus)
-	b = jsonTime(b, "invite_time", c.InviteTime)
-	b = jsonTime(b, "ringing_time", c.RingingTime)
-	b = jsonTime(b, "answer_time", c.AnswerTime)
-	b = jsonTime(b, "end_time", c.EndTime)
+	b = tw.field(b, "invite_time", c.InviteTime)
+	b = tw.field(b, "ringing_time", c.RingingTime)
+	b = tw.field(b, "answer_time", c.AnswerTime)
+	b = tw.field(b, "end_time", c.EndTime)
 	b = jsonStr(b, "end_reason", c.EndReason)
 	b = jsonStr(b, "ended_by", c.EndedBy)
 	b = jsonSeconds(b, "billable_seconds", c.BillableSeconds())
@@ -30,7 +31,7 @@ func (c *Call) AppendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = c.Legs[i].appendJSON(b)
+		b = c.Legs[i].appendJSON(b, &tw)
 	}
 	b = append(b, ']')
 	if len(c.Events) > 0 {
@@ -39,7 +40,7 @@ func (c *Call) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = c.Events[i].appendJSON(b)
+			b = c.Events[i].appendJSON(b, &tw)
 		}
 		b = append(b, ']')
 	}
@@ -49,7 +50,7 @@ func (c *Call) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func (l *Leg) appendJSON(b []byte) []byte {
+func (l *Leg) appendJSON(b []byte, tw *timeWriter) []byte {
 	b = append(b, `{"call_id":`...)
 	b = render.AppendJSONString(b, l.CallID)
 	b = jsonStr(b, "role", string(l.Role))
@@ -74,10 +75,10 @@ func (l *Leg) appendJSON(b []byte) []byte {
 	b = jsonStr(b, "request_uri", l.RequestURI)
 	b = jsonStr(b, "outcome", string(l.Outcome))
 	b = jsonInt(b, "final_status", l.FinalStatus)
-	b = jsonTime(b, "invite_time", l.InviteTime)
-	b = jsonTime(b, "ringing_time", l.RingingTime)
-	b = jsonTime(b, "answer_time", l.AnswerTime)
-	b = jsonTime(b, "end_time", l.EndTime)
+	b = tw.field(b, "invite_time", l.InviteTime)
+	b = tw.field(b, "ringing_time", l.RingingTime)
+	b = tw.field(b, "answer_time", l.AnswerTime)
+	b = tw.field(b, "end_time", l.EndTime)
 	b = jsonStr(b, "end_reason", l.EndReason)
 	b = jsonStr(b, "ended_by", l.EndedBy)
 	b = jsonInt(b, "messages", l.Messages)
@@ -93,10 +94,10 @@ func (l *Leg) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func (e *CallEvent) appendJSON(b []byte) []byte {
+func (e *CallEvent) appendJSON(b []byte, tw *timeWriter) []byte {
 	b = append(b, `{"type":`...)
 	b = render.AppendJSONString(b, string(e.Type))
-	b = jsonTime(b, "time", e.Time)
+	b = tw.field(b, "time", e.Time)
 	b = jsonStr(b, "leg", e.Leg)
 	b = jsonInt(b, "frame", e.Frame)
 	b = jsonStr(b, "digit", e.Digit)
@@ -128,16 +129,60 @@ func jsonInt(b []byte, name string, v int) []byte {
 	return strconv.AppendInt(b, int64(v), 10)
 }
 
-func jsonTime(b []byte, name string, t time.Time) []byte {
+// timeWriter writes times as render.AppendTime does (RFC 3339 UTC, microseconds), working out the
+// date only when the day changes: the times of one call fall on one day, or two.
+type timeWriter struct {
+	day   int64 // Unix day of date
+	date  [11]byte
+	valid bool // date holds "YYYY-MM-DDT" of day
+}
+
+// field appends ,"name":"time", or nothing for the zero time.
+func (w *timeWriter) field(b []byte, name string, t time.Time) []byte {
 	if t.IsZero() {
 		return b
 	}
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, `":"`...)
-	b = render.AppendTime(b, t)
+	b = w.append(b, t)
 	return append(b, '"')
 }
+
+func (w *timeWriter) append(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	day, s := sec/86400, sec%86400
+	if s < 0 {
+		day, s = day-1, s+86400
+	}
+	if !w.valid || day != w.day {
+		start := len(b)
+		b = render.AppendTime(b, t)
+		w.day = day
+		// Years outside 0-9999 are written another way: nothing to reuse.
+		if y := t.UTC().Year(); y >= 0 && y <= 9999 {
+			copy(w.date[:], b[start:])
+			w.valid = true
+		} else {
+			w.valid = false
+		}
+		return b
+	}
+	b = append(b, w.date[:]...)
+	b = append2(b, int(s/3600))
+	b = append(b, ':')
+	b = append2(b, int(s/60%60))
+	b = append(b, ':')
+	b = append2(b, int(s%60))
+	b = append(b, '.')
+	us := t.Nanosecond() / 1000
+	b = append(b, byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
+		byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10))
+	return append(b, 'Z')
+}
+
+// append2 appends v (0-99) as two digits.
+func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
 
 // jsonSeconds writes seconds with at most six decimals (times are kept to the microsecond).
 func jsonSeconds(b []byte, name string, v float64) []byte {
