@@ -251,8 +251,11 @@ func (l *legState) message(c *Calls, m *decode.Message, t time.Time, fromTag, to
 		l.response(c, m, t, toTag, side, primary)
 		significant = s.StatusCode >= 200 && string(s.CSeqMethod) == "INVITE"
 	}
-	if sdp := s.SDPBody(); len(sdp) > 0 {
-		c.watchRTP(l, sdp)
+	// Most messages have no body: their Content-Type is not even looked at.
+	if len(s.Body) > 0 {
+		if sdp := s.SDPBody(); len(sdp) > 0 {
+			c.watchRTP(l, sdp)
+		}
 	}
 	return significant
 }
