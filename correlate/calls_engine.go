@@ -325,10 +325,8 @@ func (c *Calls) forget(cs *callState) {
 			c.unindexNumber(l)
 		}
 		for _, a := range l.rtpAddrs {
-			if c.rtp[a].leg == l {
-				delete(c.rtp, a)
-				c.rtpPorts[a.port]--
-			}
+			delete(c.rtp, a)
+			c.rtpPorts[a.port]--
 		}
 		c.stats.Retransmissions += l.Retransmissions
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,9 @@ func FuzzCalls(f *testing.F) {
 		calls = append(calls, c.Flush()...)
 		if st := c.Stats(); st.Calls != len(calls) || c.Open() != 0 {
 			t.Fatalf("%d calls emitted, stats say %d; %d still open", len(calls), st.Calls, c.Open())
+		}
+		if len(c.rtp) != 0 || slices.ContainsFunc(c.rtpPorts, func(n uint16) bool { return n != 0 }) {
+			t.Fatalf("media addresses left after Flush: %v", c.rtp)
 		}
 		var b []byte
 		for _, call := range calls {

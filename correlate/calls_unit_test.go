@@ -3,6 +3,7 @@ package correlate
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -456,5 +457,40 @@ func TestScenarioEventsAndMaxOpen(t *testing.T) {
 		if err := json.Unmarshal(b, &v); err != nil || v["call_id"] != call.CallID {
 			t.Errorf("JSON %s: %v", b, err)
 		}
+	}
+}
+
+// TestRTPAddressTakenOver: a media address announced by two calls belongs to the later one, is
+// forgotten with it, and nothing of it is left once every call is emitted.
+func TestRTPAddressTakenOver(t *testing.T) {
+	w := newWire(t)
+	from, to := "<sip:1@a>;tag=x", "<sip:2@b>"
+	sdp := "v=0\r\no=- 1 1 IN IP4 192.0.2.50\r\ns=-\r\nc=IN IP4 192.0.2.50\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+	ct := "Content-Type: application/sdp"
+	w.add(0, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs("first", from, to, "1 INVITE", ct), sdp)
+	w.add(10, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs("second", from, to, "1 INVITE", ct), sdp)
+	w.add(100, proxy, ua1, "SIP/2.0 200 OK\n"+hdrs("second", from, to+";tag=y", "1 INVITE"))
+	w.add(200, ua1, proxy, "BYE sip:2@b SIP/2.0\n"+hdrs("second", from, to+";tag=y", "2 BYE"))
+	w.add(9000, proxy, ua1, "SIP/2.0 180 Ringing\n"+hdrs("first", from, to+";tag=z", "1 INVITE"))
+	c := NewCalls(CallOptions{})
+	media := keyOf(netip.MustParseAddrPort("192.0.2.50:4000"))
+	var emitted []string
+	for i, m := range w.msgs {
+		for _, call := range c.Add(m) {
+			emitted = append(emitted, call.CallID)
+		}
+		if i == 1 && c.rtp[media].leg != c.legs["second"] {
+			t.Fatalf("the address is not the second call's")
+		}
+	}
+	if len(emitted) != 1 || emitted[0] != "second" {
+		t.Fatalf("emitted %v, want the second call", emitted)
+	}
+	if _, ok := c.rtp[media]; ok || c.rtpPorts[4000] != 0 {
+		t.Errorf("the address outlived the call that held it")
+	}
+	c.Flush()
+	if len(c.rtp) != 0 || slices.ContainsFunc(c.rtpPorts, func(n uint16) bool { return n != 0 }) {
+		t.Errorf("media addresses left after Flush: %v", c.rtp)
 	}
 }

@@ -55,13 +55,24 @@ func (c *Calls) watchRTP(l *legState, body []byte) {
 			c.rtpPorts[k.port]++
 		}
 		c.rtp[k] = rtpSink{leg: l, pt: uint8(pt)}
-		for _, a := range l.rtpAddrs {
-			if a == k {
-				return
-			}
+		if ok && s.leg == l {
+			return
+		}
+		if ok {
+			s.leg.dropRTPAddr(k) // the address now belongs to this leg
 		}
 		l.rtpAddrs = append(l.rtpAddrs, k)
 	})
+}
+
+// dropRTPAddr takes a media address out of the leg's list.
+func (l *legState) dropRTPAddr(k rtpKey) {
+	for i, a := range l.rtpAddrs {
+		if a == k {
+			l.rtpAddrs = append(l.rtpAddrs[:i], l.rtpAddrs[i+1:]...)
+			return
+		}
+	}
 }
 
 // sdpEvents calls fn for each media section of an SDP that offers telephone-event, with its
