@@ -12,7 +12,7 @@ import (
 func (c *Calls) linkHeaders(s *sip.Message) (vals [][]byte, session, pcv []byte) {
 	vals = c.linkVals[:len(c.headers)]
 	clear(vals)
-	for _, h := range s.Headers {
+	for _, h := range s.Headers() {
 		n := h.Name
 		if !c.linkLens.has(n) {
 			continue

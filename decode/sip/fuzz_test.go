@@ -77,7 +77,7 @@ func FuzzParse(f *testing.F) {
 		_ = Parse(inviteWire(), &reused)
 		err2 := Parse(data, &reused)
 		if (err == nil) != (err2 == nil) || (fresh.Invalid == nil) != (reused.Invalid == nil) ||
-			!bytes.Equal(fresh.Raw, reused.Raw) || !bytes.Equal(fresh.CallID, reused.CallID) || len(fresh.Headers) != len(reused.Headers) {
+			!bytes.Equal(fresh.Raw, reused.Raw) || !bytes.Equal(fresh.CallID, reused.CallID) || len(fresh.Headers()) != len(reused.Headers()) {
 			t.Fatalf("reused Message differs: %v/%v, %v/%v", err, err2, fresh.Invalid, reused.Invalid)
 		}
 		if err != nil {
@@ -90,7 +90,7 @@ func FuzzParse(f *testing.F) {
 		if m.IsRequest && len(m.Method) == 0 || !m.IsRequest && (m.StatusCode < 100 || m.StatusCode > 699) {
 			t.Fatalf("start line: request %v method %q status %d", m.IsRequest, m.Method, m.StatusCode)
 		}
-		for _, h := range m.Headers {
+		for _, h := range m.Headers() {
 			if !within(h.Name, m.Raw) || !within(h.Value, m.Raw) || len(h.Name) == 0 {
 				t.Fatalf("header %q outside the message", h.Name)
 			}
@@ -177,10 +177,10 @@ func FuzzParseUnchecked(f *testing.F) {
 			}
 		}
 		if c.IsRequest != u.IsRequest || c.StatusCode != u.StatusCode || c.CSeq != u.CSeq ||
-			c.ContentLength != u.ContentLength || len(c.Headers) != len(u.Headers) || u.Invalid != nil {
+			c.ContentLength != u.ContentLength || len(c.Headers()) != len(u.Headers()) || u.Invalid != nil {
 			t.Fatalf("Parse %v %d CSeq %d length %d %d headers; ParseUnchecked %v %d CSeq %d length %d %d headers (%v)",
-				c.IsRequest, c.StatusCode, c.CSeq, c.ContentLength, len(c.Headers),
-				u.IsRequest, u.StatusCode, u.CSeq, u.ContentLength, len(u.Headers), u.Invalid)
+				c.IsRequest, c.StatusCode, c.CSeq, c.ContentLength, len(c.Headers()),
+				u.IsRequest, u.StatusCode, u.CSeq, u.ContentLength, len(u.Headers()), u.Invalid)
 		}
 	})
 }

@@ -183,6 +183,44 @@ func lookupHeader[T ~string | ~[]byte](name T) hdrID {
 	return hUnknown
 }
 
+// fieldHeader classifies only the headers that fill Message fields (Call-ID, From, To, Via, CSeq,
+// Content-Type, Content-Length, User-Agent, and their compact forms); every other is hUnknown.
+// ParseUnchecked reads nothing else, so it need not tell the others apart.
+func fieldHeader(name []byte) hdrID {
+	var id hdrID
+	switch len(name) {
+	case 1:
+		switch lower(name[0]) {
+		case 'i', 'f', 't', 'v', 'c', 'l':
+			return byCompact[name[0]]
+		}
+		return hUnknown
+	case 2:
+		id = hTo
+	case 3:
+		id = hVia
+	case 4:
+		id = hFrom
+		if lower(name[0]) == 'c' {
+			id = hCSeq
+		}
+	case 7:
+		id = hCallID
+	case 10:
+		id = hUserAgent
+	case 12:
+		id = hContentType
+	case 14:
+		id = hContentLength
+	default:
+		return hUnknown
+	}
+	if string(name) == hdrInfo[id].name || equalFold(name, hdrInfo[id].name) {
+		return id
+	}
+	return hUnknown
+}
+
 // CanonicalName returns the long, canonically cased form of a known header name ("i" and "call-id"
 // both give "Call-ID"), or name unchanged when the header is not one the parser knows.
 func CanonicalName(name []byte) string {

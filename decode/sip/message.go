@@ -16,7 +16,6 @@ type Message struct {
 	Version    []byte // "SIP/2.0"
 	StatusCode int    // responses
 	Reason     []byte // responses; may be empty
-	Headers    []Header
 	Body       []byte
 
 	// The headers every analysis needs, found during Parse (compact forms included). Each is the
@@ -33,7 +32,12 @@ type Message struct {
 	// would double the cost of parsing proxied traffic.
 	Invalid error
 
-	ids []hdrID // parallel to Headers: each header's classification
+	headers []Header // see Headers
+	ids     []hdrID  // parallel to headers: each header's classification
+	// After ParseUnchecked, headerBlock holds the header lines, listed into headers only when
+	// something asks (uncollected until then).
+	headerBlock []byte
+	uncollected bool
 
 	// From, To and the top Via are parsed once: during Parse, which checks their grammar anyway,
 	// or (ParseUnchecked) when an accessor first asks; pending marks the ones not parsed yet.
@@ -94,57 +98,17 @@ func (m *Message) parse(data []byte, checked bool) error {
 	}
 	p = next
 
-	ended := false
-	cur := -1 // the header being read: index into data of its name, -1 when none
-	var nameEnd, valStart, valEnd int
-	for p < len(data) {
-		line, next := nextLine(data, p)
-		if len(line) == 0 {
-			ended = true
-			p = next
-			break
-		}
-		if isWSP(line[0]) {
-			if cur >= 0 {
-				valEnd = p + len(line)
-			} else {
-				m.invalid(ErrBadHeader, "continuation line without a header", line)
-			}
-			p = next
-			continue
-		}
-		if cur >= 0 {
-			if checked {
-				m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
-			} else {
-				m.readHeader(data[cur:nameEnd], data[valStart:valEnd])
-			}
-			cur = -1
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			m.invalid(ErrBadHeader, "no colon", line)
-			p = next
-			continue
-		}
-		cur, nameEnd, valStart, valEnd = p, p+colon, p+colon+1, p+len(line)
-		for nameEnd > cur && isWSP(data[nameEnd-1]) {
-			nameEnd--
-		}
-		if checked && !isTokenString(data[cur:nameEnd]) {
-			m.invalid(ErrBadHeader, "bad name", data[cur:nameEnd])
-			cur = -1
-		} else if nameEnd == cur {
-			cur = -1 // no name: nothing could find the header
-		}
-		p = next
+	hdrStart := p
+	mode := scanChecked
+	if !checked {
+		mode = scanUnchecked
 	}
-	if cur >= 0 {
-		if checked {
-			m.addHeader(data[cur:nameEnd], data[valStart:valEnd])
-		} else {
-			m.readHeader(data[cur:nameEnd], data[valStart:valEnd])
-		}
+	p, ended := m.scanHeaders(data, p, mode)
+	if !checked {
+		// Only the headers behind Message's fields were read: the others are listed when asked
+		// for (Headers, Header, Values), which most messages never are.
+		m.headerBlock = data[hdrStart:p]
+		m.uncollected = true
 	}
 	if !ended {
 		m.invalid(ErrUnterminated, "", nil)
@@ -166,6 +130,86 @@ func (m *Message) parse(data []byte, checked bool) error {
 	return nil
 }
 
+// scanMode says what scanHeaders does with each header.
+type scanMode uint8
+
+const (
+	scanChecked   scanMode = iota // Parse: list it, read the fields, check the grammar
+	scanUnchecked                 // ParseUnchecked: read the fields only
+	scanCollect                   // after ParseUnchecked: list it only
+)
+
+// scanHeaders reads header lines from data[p:] up to the empty line. It returns where the body
+// starts and whether the empty line was found.
+func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ended bool) {
+	cur := -1 // the header being read: index into data of its name, -1 when none
+	var nameEnd, valStart, valEnd int
+	for p < len(data) {
+		line, next := nextLine(data, p)
+		if len(line) == 0 {
+			ended = true
+			p = next
+			break
+		}
+		if isWSP(line[0]) {
+			if cur >= 0 {
+				valEnd = p + len(line)
+			} else if mode != scanCollect {
+				m.invalid(ErrBadHeader, "continuation line without a header", line)
+			}
+			p = next
+			continue
+		}
+		if cur >= 0 {
+			m.header(mode, data[cur:nameEnd], data[valStart:valEnd])
+			cur = -1
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			if mode != scanCollect {
+				m.invalid(ErrBadHeader, "no colon", line)
+			}
+			p = next
+			continue
+		}
+		cur, nameEnd, valStart, valEnd = p, p+colon, p+colon+1, p+len(line)
+		for nameEnd > cur && isWSP(data[nameEnd-1]) {
+			nameEnd--
+		}
+		if mode == scanChecked && !isTokenString(data[cur:nameEnd]) {
+			m.invalid(ErrBadHeader, "bad name", data[cur:nameEnd])
+			cur = -1
+		} else if nameEnd == cur {
+			cur = -1 // no name: nothing could find the header
+		}
+		p = next
+	}
+	if cur >= 0 {
+		m.header(mode, data[cur:nameEnd], data[valStart:valEnd])
+	}
+	return p, ended
+}
+
+func (m *Message) header(mode scanMode, name, value []byte) {
+	switch mode {
+	case scanChecked:
+		m.addHeader(name, value)
+	case scanUnchecked:
+		m.readHeader(name, value)
+	default:
+		m.headers = append(m.headers, Header{Name: name, Value: trimLWS(value)})
+		m.ids = append(m.ids, lookupHeader(name))
+	}
+}
+
+// collect lists the headers ParseUnchecked left unlisted.
+func (m *Message) collect() {
+	if m.uncollected {
+		m.uncollected = false
+		m.scanHeaders(m.headerBlock, 0, scanCollect)
+	}
+}
+
 // Clone returns a copy of m that owns its bytes (one copy of Raw, parsed again), for a message
 // kept after the capture buffer it came from is reused.
 func (m *Message) Clone() *Message {
@@ -178,8 +222,8 @@ func (m *Message) Clone() *Message {
 }
 
 func (m *Message) reset() {
-	hs, ids := m.Headers[:0], m.ids[:0]
-	*m = Message{Headers: hs, ids: ids, ContentLength: -1}
+	hs, ids := m.headers[:0], m.ids[:0]
+	*m = Message{headers: hs, ids: ids, ContentLength: -1}
 }
 
 // invalid records the first grammar problem; the detail is formatted only then, so that the
@@ -376,7 +420,7 @@ func sipURIHasHeaders(uri []byte) bool {
 func (m *Message) addHeader(name, value []byte) {
 	value = trimLWS(value)
 	id := lookupHeader(name)
-	m.Headers = append(m.Headers, Header{Name: name, Value: value})
+	m.headers = append(m.headers, Header{Name: name, Value: value})
 	m.ids = append(m.ids, id)
 	switch id {
 	case hCallID:
@@ -416,12 +460,13 @@ func (m *Message) addHeader(name, value []byte) {
 }
 
 // readHeader is addHeader for ParseUnchecked: it keeps the first value of each header the Message
-// exposes and leaves From, To and the top Via to be parsed when asked for.
+// exposes and leaves From, To and the top Via to be parsed when asked for. It lists nothing.
 func (m *Message) readHeader(name, value []byte) {
+	id := fieldHeader(name)
+	if id == hUnknown {
+		return
+	}
 	value = trimLWS(value)
-	id := lookupHeader(name)
-	m.Headers = append(m.Headers, Header{Name: name, Value: value})
-	m.ids = append(m.ids, id)
 	switch id {
 	case hCallID:
 		if m.CallID == nil {
@@ -583,15 +628,16 @@ func (m *Message) checkVia(value []byte) {
 // Header returns the value of the first header with this name (case-insensitive; a known header
 // also matches its compact form, so "Call-ID" finds "i:"), or nil when there is none.
 func (m *Message) Header(name string) []byte {
+	m.collect()
 	if id := lookupHeader(name); id != hUnknown {
 		for i, x := range m.ids {
 			if x == id {
-				return m.Headers[i].Value
+				return m.headers[i].Value
 			}
 		}
 		return nil
 	}
-	for _, h := range m.Headers {
+	for _, h := range m.headers {
 		if equalFold(h.Name, name) {
 			return h.Value
 		}
@@ -605,8 +651,9 @@ func (m *Message) Header(name string) []byte {
 // User-Agent, Authorization and unknown headers give each header line's value whole.
 func (m *Message) Values(name string) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
+		m.collect()
 		id := lookupHeader(name)
-		for i, h := range m.Headers {
+		for i, h := range m.headers {
 			if id != hUnknown && m.ids[i] != id || id == hUnknown && !equalFold(h.Name, name) {
 				continue
 			}
@@ -626,6 +673,13 @@ func (m *Message) Values(name string) iter.Seq[[]byte] {
 			}
 		}
 	}
+}
+
+// Headers returns every header field in wire order. The slice is the Message's: it is valid until
+// the next Parse into it.
+func (m *Message) Headers() []Header {
+	m.collect()
+	return m.headers
 }
 
 // from, to and via return the parsed From, To and top Via, parsing them first after ParseUnchecked.
