@@ -189,7 +189,6 @@ type callWriter struct {
 	format string
 	table  *render.Table
 	csv    *csv.Writer
-	buf    []byte
 }
 
 func newCallWriter(out *bufio.Writer, format string, terminal bool) *callWriter {
@@ -219,9 +218,12 @@ func (w *callWriter) write(c *correlate.Call) {
 	root := &c.Legs[0]
 	switch w.format {
 	case "json":
-		w.buf = c.AppendJSON(w.buf[:0])
-		w.buf = append(w.buf, '\n')
-		w.out.Write(w.buf)
+		// Written in place in the output buffer when it has room (most calls): no copy.
+		if w.out.Available() < 4096 {
+			w.out.Flush()
+		}
+		b := append(c.AppendJSON(w.out.AvailableBuffer()), '\n')
+		w.out.Write(b)
 	case "csv":
 		status := ""
 		if c.FinalStatus != 0 {
