@@ -297,7 +297,7 @@ type Calls struct {
 	// new calls. Tombstones come in two generations: every tombstoneTTL the older one is swept
 	// out of the map and reused for the next.
 	legs      map[string]*legState
-	lastLeg   *legState // the leg of the previous message
+	recent    [2]*legState // the legs of the last messages, most recent first
 	tombs     [2]*legState
 	tombIDs   [2][]string // the Call-IDs given each generation's tombstone (some reused since)
 	tomb      int         // the generation new tombstones get

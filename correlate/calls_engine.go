@@ -67,11 +67,15 @@ func (c *Calls) sipMessage(m *decode.Message, t time.Time) {
 		c.stats.NoCallID++
 		return
 	}
-	// Consecutive messages often belong to one call (a proxy relays what it receives at once):
-	// the last leg is tried before the map.
-	l := c.lastLeg
+	// Consecutive messages often belong to one leg (a proxy relays what it receives at once), or
+	// alternate between two (a B2BUA relays between its legs): the last two legs are tried before
+	// the map.
+	l := c.recent[0]
 	if l == nil || l.CallID != string(s.CallID) {
-		l = c.legs[string(s.CallID)]
+		l = c.recent[1]
+		if l == nil || l.CallID != string(s.CallID) {
+			l = c.legs[string(s.CallID)]
+		}
 	}
 	tt := s.ToTag()
 	var ft []byte // the From tag: read only for a message that goes to a leg
@@ -94,7 +98,9 @@ func (c *Calls) sipMessage(m *decode.Message, t time.Time) {
 	} else {
 		ft = s.FromTag()
 	}
-	c.lastLeg = l
+	if l != c.recent[0] {
+		c.recent[0], c.recent[1] = l, c.recent[0]
+	}
 	significant := l.message(c, m, t, ft, tt)
 	cs := l.call // after the message: linking may have moved the leg into another call
 	if t.After(cs.last) {
@@ -299,7 +305,7 @@ func (c *Calls) emit(cs *callState, evicted bool) {
 
 // forget removes every trace of an emitted call from the indexes and recycles its state.
 func (c *Calls) forget(cs *callState) {
-	c.lastLeg = nil
+	c.recent = [2]*legState{}
 	c.unlinkOpen(cs)
 	c.timers.remove(cs)
 	for _, l := range cs.legs {
