@@ -112,7 +112,9 @@ func (m *merger) next(f *Frame) bool {
 		// Refill the capture whose frame was handed out last time.
 		top := m.h[0]
 		if m.caps[top.cap].Next(&top.f) == nil {
-			heap.Fix(&m.h, 0)
+			if len(m.h) > 1 { // one input (the usual case) needs no reordering
+				heap.Fix(&m.h, 0)
+			}
 		} else {
 			heap.Pop(&m.h)
 		}
