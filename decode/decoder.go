@@ -49,6 +49,11 @@ type Options struct {
 	// reports only framing problems. For analyses that never show grammar problems, such as call
 	// correlation, to which it saves about a third of the SIP parsing cost.
 	UncheckedSIP bool
+
+	// OtherUDP, when set, is handed each UDP payload that is none of the protocols decoded here
+	// (RTP, for one), with the envelope it would have had, whatever the link layers and tunnels
+	// around it. Both are valid only during the call. Such payloads are still counted as skipped.
+	OtherUDP func(m *Message, payload []byte)
 }
 
 // DefaultDedupWindow is used when Options.DedupWindow is zero.
@@ -174,6 +179,9 @@ func (d *Decoder) payload(m *Message, payload []byte) {
 	case m.Transport == UDP && sip.IsKeepAlive(payload):
 		d.skip(reasonNoPayload)
 	default:
+		if m.Transport == UDP && d.opts.OtherUDP != nil {
+			d.opts.OtherUDP(m, payload)
+		}
 		d.skip(reasonOtherPayload)
 	}
 }

@@ -146,10 +146,13 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 			cm.Message(m)
 		}
 		emit(corr.Add(m))
-	}, decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil})
+	}, decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil, OtherUDP: func(m *decode.Message, p []byte) {
+		if corr.WantsRTP() { // RFC 4733 telephone-events
+			corr.AddRTP(m.Time, m.Dst, p, m.Frame, m.Input)
+		}
+	}})
 	d.Stats.Inputs = len(caps)
 	runErr := decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
-		corr.Frame(fr) // RTP telephone-events
 		d.Frame(fr)
 		return nil
 	})
