@@ -380,7 +380,7 @@ func (c *Calls) Add(m *decode.Message) []*Call {
 	}
 	// Times are kept to the microsecond, as they are printed, so that durations computed from
 	// them agree with the printed times.
-	t := m.Time.Round(time.Microsecond)
+	t := roundMicro(m.Time)
 	if t.After(c.now) {
 		// Calls whose time has come by this message are done before it: a message for one of them
 		// now is late, not a sign of life.
@@ -400,4 +400,17 @@ func (c *Calls) Flush() []*Call {
 		c.emit(cs, false)
 	}
 	return c.out
+}
+
+// roundMicro is t.Round(time.Microsecond), without Round's general division for the times most
+// captures hold: already whole microseconds.
+func roundMicro(t time.Time) time.Time {
+	r := time.Duration(t.Nanosecond() % 1000)
+	switch {
+	case r == 0:
+		return t
+	case r >= 500:
+		return t.Add(time.Microsecond - r)
+	}
+	return t.Add(-r)
 }

@@ -494,3 +494,14 @@ func TestRTPAddressTakenOver(t *testing.T) {
 		t.Errorf("media addresses left after Flush: %v", c.rtp)
 	}
 }
+
+// TestRoundMicro: the shortcut rounds as time.Round does, halves up, on either side of a second.
+func TestRoundMicro(t *testing.T) {
+	base := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	for _, ns := range []int{0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 999_999_499, 999_999_500, 999_999_999, 123_456_789} {
+		in := base.Add(time.Duration(ns))
+		if got, want := roundMicro(in), in.Round(time.Microsecond); !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("%d ns: got %v, want %v", ns, got, want)
+		}
+	}
+}

@@ -198,7 +198,7 @@ func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame in
 	}
 	l.rtpSeen[l.rtpNext] = key
 	l.rtpNext = (l.rtpNext + 1) % len(l.rtpSeen)
-	t = t.Round(time.Microsecond)
+	t = roundMicro(t)
 	ev := CallEvent{Type: EventDTMF, Time: t, Leg: l.CallID, Frame: frame, Input: input,
 		Digit: eventDigits[payload[off] : payload[off]+1], Source: "RTP"}
 	l.call.addEvent(ev, true)
