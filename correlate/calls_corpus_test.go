@@ -1,14 +1,22 @@
 package correlate
 
 import (
+	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/internal/corpus"
 )
 
@@ -195,4 +203,62 @@ func TestDTMFRTPEvents(t *testing.T) {
 	if st := c.Stats(); st.RTPEvents != len(want) {
 		t.Errorf("stats count %d RTP events, want %d", st.RTPEvents, len(want))
 	}
+}
+
+// TestDTMFRTPEventsInVXLAN: the same capture with every frame carried in VXLAN gives the same
+// digits: RTP is read after the decoder's link layers and tunnels, not by a parser of its own.
+func TestDTMFRTPEventsInVXLAN(t *testing.T) {
+	file := corpus.Path(t, "third_party/sipnab/SIP_DTMF2.cap")
+	plain, _ := correlateFile(t, file, CallOptions{})
+	cp, err := decode.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	var tunnelled bytes.Buffer
+	w := pcapgo.NewWriter(&tunnelled)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	var f decode.Frame
+	for cp.Next(&f) == nil {
+		outer := vxlanFrame(f.Data)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(outer), Length: len(outer)}, outer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []*Call
+	correlateReader(t, "vxlan", &tunnelled, NewCalls(CallOptions{}), func(c *Call) { got = append(got, c) })
+	digits := func(calls []*Call) (s []string) {
+		for _, c := range calls {
+			for _, e := range c.Events {
+				s = append(s, e.Digit+" "+e.Source+" frame "+strconv.Itoa(e.Frame))
+			}
+		}
+		return s
+	}
+	want := digits(plain)
+	if len(want) == 0 || !slices.Equal(digits(got), want) {
+		t.Errorf("in VXLAN: %v\nplain: %v", digits(got), want)
+	}
+}
+
+// vxlanFrame wraps an Ethernet frame in Ethernet / IPv4 / UDP 4789 / VXLAN (VNI 1).
+func vxlanFrame(inner []byte) []byte {
+	const hdr = 14 + 20 + 8 + 8
+	b := make([]byte, hdr, hdr+len(inner))
+	copy(b[0:6], []byte{2, 0, 0, 0, 0, 2})
+	copy(b[6:12], []byte{2, 0, 0, 0, 0, 1})
+	binary.BigEndian.PutUint16(b[12:], 0x0800)
+	ip := b[14:34]
+	ip[0], ip[8], ip[9] = 0x45, 64, 17
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+8+8+len(inner)))
+	copy(ip[12:16], []byte{192, 0, 2, 1})
+	copy(ip[16:20], []byte{192, 0, 2, 2})
+	u := b[34:42]
+	binary.BigEndian.PutUint16(u[0:], 49152)
+	binary.BigEndian.PutUint16(u[2:], 4789)
+	binary.BigEndian.PutUint16(u[4:], uint16(8+8+len(inner)))
+	b[42], b[48] = 0x08, 1 // VXLAN: I flag, VNI 1
+	return append(b, inner...)
 }

@@ -38,10 +38,9 @@ func correlateReaderSeen(t testing.TB, name string, r io.Reader, c *Calls, emit 
 		for _, call := range c.Add(m) {
 			emit(call)
 		}
-	}, decode.Options{})
+	}, decode.Options{OtherUDP: c.RTP})
 	var f decode.Frame
 	for cp.Next(&f) == nil {
-		c.Frame(&f)
 		d.Frame(&f)
 	}
 	d.Finish()

@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/sigtrace/sigtrace/decode"
 )
 
@@ -205,74 +203,13 @@ func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame in
 	c.stats.RTPEvents++
 }
 
-// WantsRTP reports whether any open call announced telephone-event media, so that a caller can
-// skip looking at RTP altogether.
-func (c *Calls) WantsRTP() bool { return len(c.rtp) > 0 }
 
-// Frame looks at one captured frame for RTP DTMF of an open call. The decoder hands over only
-// signalling, so this reads the few link and IP layers that carry media in practice: Ethernet
-// (with VLAN tags), Linux cooked, raw IP; IPv4 (unfragmented) and IPv6; UDP.
-func (c *Calls) Frame(f *decode.Frame) {
-	if len(c.rtp) == 0 {
+// RTP is a decode.Options.OtherUDP hook: it looks at a UDP payload the decoder did not recognise
+// for an RFC 4733 digit of an open call (AddRTP). The decoder has read every link layer and tunnel
+// around it, so media inside VLANs, GRE, VXLAN or ERSPAN counts as well.
+func (c *Calls) RTP(m *decode.Message, payload []byte) {
+	if c.rtpPorts[m.Dst.Port()] == 0 { // no open call announced media on this port
 		return
 	}
-	data := f.Data
-	var et uint16
-	switch f.LinkType {
-	case layers.LinkTypeEthernet:
-		if len(data) < 14 {
-			return
-		}
-		et, data = binary.BigEndian.Uint16(data[12:]), data[14:]
-		for (et == 0x8100 || et == 0x88a8) && len(data) >= 4 {
-			et, data = binary.BigEndian.Uint16(data[2:]), data[4:]
-		}
-	case layers.LinkTypeLinuxSLL:
-		if len(data) < 16 {
-			return
-		}
-		et, data = binary.BigEndian.Uint16(data[14:]), data[16:]
-	case layers.LinkTypeRaw, 12, 14:
-		if len(data) == 0 {
-			return
-		}
-		et = 0x0800
-		if data[0]>>4 == 6 {
-			et = 0x86dd
-		}
-	default:
-		return
-	}
-	var dst netip.Addr
-	switch et {
-	case 0x0800:
-		if len(data) < 20 || data[0]>>4 != 4 || data[9] != 17 {
-			return
-		}
-		if binary.BigEndian.Uint16(data[6:])&0x3fff != 0 {
-			return // a fragment: RTP is never fragmented in practice
-		}
-		ihl := int(data[0]&0x0f) * 4
-		if ihl < 20 || len(data) < ihl {
-			return
-		}
-		dst = netip.AddrFrom4([4]byte(data[16:20]))
-		data = data[ihl:]
-	case 0x86dd:
-		if len(data) < 40 || data[6] != 17 {
-			return
-		}
-		dst = netip.AddrFrom16([16]byte(data[24:40]))
-		data = data[40:]
-	default:
-		return
-	}
-	if len(data) < 8 {
-		return
-	}
-	port := binary.BigEndian.Uint16(data[2:])
-	if c.rtpPorts[port] == 0 {
-		return
-	}
-	c.AddRTP(f.Time, netip.AddrPortFrom(dst, port), data[8:], f.Number, f.Input)
+	c.AddRTP(m.Time, m.Dst, payload, m.Frame, m.Input)
 }

@@ -108,13 +108,14 @@ func (rs *RuleSet) Check(ctx context.Context, caps []*decode.Capture, opts Optio
 	}
 	e.res.Inputs = names
 	e.res.Input = strings.Join(names, "+")
-	d := decode.NewDecoder(e.message, decode.Options{})
+	var decOpts decode.Options
+	if e.corr != nil {
+		decOpts.OtherUDP = e.corr.RTP // RFC 4733 digits in RTP
+	}
+	d := decode.NewDecoder(e.message, decOpts)
 	d.Stats.Inputs = len(caps)
 	err := decode.EachFrame(ctx, caps, func(_ int, f *decode.Frame) error {
 		e.res.Frames++
-		if e.corr != nil {
-			e.corr.Frame(f) // RFC 4733 digits in RTP
-		}
 		d.Frame(f)
 		return nil
 	})

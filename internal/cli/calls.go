@@ -146,11 +146,7 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 			cm.Message(m)
 		}
 		emit(corr.Add(m))
-	}, decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil, OtherUDP: func(m *decode.Message, p []byte) {
-		if corr.WantsRTP() { // RFC 4733 telephone-events
-			corr.AddRTP(m.Time, m.Dst, p, m.Frame, m.Input)
-		}
-	}})
+	}, decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil, OtherUDP: corr.RTP})
 	d.Stats.Inputs = len(caps)
 	runErr := decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
 		d.Frame(fr)

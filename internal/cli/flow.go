@@ -271,9 +271,8 @@ func flowFindCalls(ctx context.Context, f *Factory, srcs []flowSource, opts *Flo
 		}
 	}
 	corr := correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic, MaxOpen: flowMaxOpen})
-	dec := decode.NewDecoder(func(m *decode.Message) { take(corr.Add(m), m.Time) }, decode.Options{})
+	dec := decode.NewDecoder(func(m *decode.Message) { take(corr.Add(m), m.Time) }, decode.Options{OtherUDP: corr.RTP})
 	warns, err := flowFrames(ctx, srcs, func(fr *decode.Frame) bool {
-		corr.Frame(fr) // RFC 4733 digits in RTP
 		dec.Frame(fr)
 		return len(opts.Calls) == 0 || remaining > 0
 	})
