@@ -72,10 +72,11 @@ const maxStatus = 699
 func Parse(data []byte, m *Message) error { return m.parse(data, true) }
 
 // ParseUnchecked reads a message as Parse does but skips the grammar checks, for analyses that
-// never report them (call correlation): it costs about half as much. m.Invalid then reports only
-// what reading needs anyway: an unterminated header block, a body shorter than Content-Length, a
-// CSeq or Content-Length that is not a number. From, To and the top Via are parsed when an accessor
-// first asks for them.
+// never report them (call correlation): it costs a little over half as much. m.Invalid then reports
+// only what reading needs anyway: an unterminated header block, a body shorter than Content-Length,
+// a CSeq or Content-Length that is not a number, a CSeq method other than the request's. From, To
+// and the top Via are parsed, and the headers listed, when an accessor first asks for them, so the
+// Message must not be read from two goroutines at once.
 func ParseUnchecked(data []byte, m *Message) error { return m.parse(data, false) }
 
 func (m *Message) parse(data []byte, checked bool) error {
