@@ -392,6 +392,18 @@ func (c *Calls) Add(m *decode.Message) []*Call {
 	return c.out
 }
 
+// Advance moves the capture clock to now, when that is later than the last message, and returns
+// the calls that completed by then: for a live feed that has gone quiet, whose calls must still
+// end on time. The returned slice is reused by the next call to Add or Advance.
+func (c *Calls) Advance(now time.Time) []*Call {
+	c.out = c.out[:0]
+	if now = roundMicro(now); now.After(c.now) {
+		c.now = now
+		c.expire()
+	}
+	return c.out
+}
+
 // Flush returns every call still held: those that ended as they are, the others in progress.
 // The correlator is empty afterwards.
 func (c *Calls) Flush() []*Call {

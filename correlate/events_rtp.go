@@ -203,7 +203,6 @@ func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame in
 	c.stats.RTPEvents++
 }
 
-
 // RTP is a decode.Options.OtherUDP hook: it looks at a UDP payload the decoder did not recognise
 // for an RFC 4733 digit of an open call (AddRTP). The decoder has read every link layer and tunnel
 // around it, so media inside VLANs, GRE, VXLAN or ERSPAN counts as well.

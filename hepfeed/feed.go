@@ -30,6 +30,10 @@ type Feed struct {
 	frames  int
 	err     error
 	after   func() // called by Flush
+
+	// OnIdle, when set, is called with the wall-clock time while the feed is quiet (see Idler),
+	// then the Feed flushes.
+	OnIdle func(now time.Time)
 }
 
 // NewFeed returns a Feed for the packets of l. dec and w may each be nil. flush, when set, is
@@ -86,6 +90,14 @@ func (f *Feed) Flush() {
 	}
 	if f.after != nil {
 		f.after()
+	}
+}
+
+// Idle implements Idler.
+func (f *Feed) Idle(now time.Time) {
+	if f.OnIdle != nil {
+		f.OnIdle(now)
+		f.Flush()
 	}
 }
 

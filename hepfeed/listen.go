@@ -31,6 +31,15 @@ const drainTime = 200 * time.Millisecond
 // asked to flush.
 const flushInterval = 200 * time.Millisecond
 
+// idleInterval is how often a handler that implements Idler hears the time while nothing arrives.
+const idleInterval = 250 * time.Millisecond
+
+// Idler is implemented by a Handler that wants to know that time passes while the feed is quiet
+// (to end calls whose time has come): Run calls Idle about every 250 ms while no packet waits.
+type Idler interface {
+	Idle(now time.Time)
+}
+
 // ListenOptions tune a Listener.
 type ListenOptions struct {
 	// AuthKey, when set, must equal a packet's authentication key (chunk 0x0e); other packets,
@@ -239,7 +248,7 @@ func (l *Listener) Run(ctx context.Context, h Handler) error {
 		default:
 			h.Flush()
 			lastFlush = time.Now()
-			b = <-l.queue
+			b = l.wait(h)
 		}
 		if b == nil {
 			break
@@ -261,6 +270,24 @@ func (l *Listener) Run(ctx context.Context, h Handler) error {
 	h.Flush()
 	l.closeAll()
 	return nil
+}
+
+// wait returns the next batch (nil once the queue is closed), telling an Idler the time meanwhile.
+func (l *Listener) wait(h Handler) *batch {
+	idler, ok := h.(Idler)
+	if !ok {
+		return <-l.queue
+	}
+	tick := time.NewTicker(idleInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case b := <-l.queue:
+			return b
+		case now := <-tick.C:
+			idler.Idle(now)
+		}
+	}
 }
 
 // packet decodes a queued item into p and decides whether it is handed on.

@@ -197,8 +197,8 @@ func NewCmdHepListen(f *Factory, runF func(*HepListenOptions) error) *cobra.Comm
 messages does; --mode calls writes one record per call as it ends, as sigtrace calls does (with its
 --leg-header, --link-heuristic, --max-open and --grace). -o is table, json or csv, with the same
 columns and fields. The frame number of a message is its packet's number in the feed, and its frame
-in the capture -w writes. A call ends on capture time: when the feed goes quiet, the last calls are
-written when more traffic comes or when the listener stops.
+in the capture -w writes. A call ends on capture time; while the feed is quiet that clock runs on
+from the last message's time, so the last calls are still written a grace period after they end.
 
 -w FILE writes every packet received to a pcapng capture, decapsulated: the IP packet HEP describes
 (IPv4 or IPv6, then UDP, TCP or SCTP with HEP's addresses and ports) at HEP's capture time, so that
@@ -307,6 +307,8 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 	out := bufio.NewWriterSize(f.Stdout, 64<<10)
 	var handle func(*decode.Message)
 	var flushOut, finish func()
+	var onIdle func(time.Time)
+	var lastTime, lastWall time.Time // --mode calls: the last message's capture time, and when it came
 	var corr *correlate.Calls
 	if opts.Mode == "calls" {
 		cw := newCallWriter(out, opts.Output, f.StdoutIsTerminal)
@@ -318,7 +320,17 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 				corr.Release(call)
 			}
 		}
-		handle = func(m *decode.Message) { emit(corr.Add(m)) }
+		handle = func(m *decode.Message) {
+			lastTime, lastWall = m.Time, time.Now()
+			emit(corr.Add(m))
+		}
+		// While the feed is quiet the capture clock runs on from the last message, so that calls
+		// still end a grace period after it.
+		onIdle = func(now time.Time) {
+			if !lastTime.IsZero() {
+				emit(corr.Advance(lastTime.Add(now.Sub(lastWall))))
+			}
+		}
 		finish = func() { emit(corr.Flush()) }
 		flushOut = cw.flush
 	} else {
@@ -338,6 +350,7 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 			outErr = err
 		}
 	})
+	feed.OnIdle = onIdle
 	if opts.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Duration)

@@ -207,6 +207,31 @@ func TestHepListenCalls(t *testing.T) {
 	}
 }
 
+// TestHepListenCallsQuietFeed: once the feed goes quiet, the calls are still written a grace
+// period after their end, while the listener runs on: its clock keeps going without traffic.
+func TestHepListenCallsQuietFeed(t *testing.T) {
+	feed := corpus.Path(t, "class45/class45-hep-feed.pcap")
+	// The last call's BYE is answered 3.6 s of capture time before the feed's last message (an
+	// OPTIONS ping): with 5 s of grace, no message ends that call; only the clock can.
+	want, _, _ := runHep(t, "calls", "-o", "csv", "--grace", "5s", feed)
+	l, addrs := startHepListen(t, "--listen", "udp://127.0.0.1:0", "--mode", "calls", "-o", "csv", "--grace", "5s")
+	if _, errOut, code := runHep(t, "hep", "send", feed, "--to", addrs[0]); code != 0 {
+		t.Fatalf("hep send: exit %d: %s", code, errOut)
+	}
+	var got string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = l.out.String(); got == want {
+			break
+		}
+	}
+	if got != want || strings.Count(want, "\n") < 10 {
+		t.Errorf("calls written before the listener stopped:\n%s\nwant:\n%s", got, want)
+	}
+	if code := l.stop(t); code != 0 {
+		t.Fatalf("hep listen exit %d: %s", code, l.errOut.String())
+	}
+}
+
 func TestHepUsage(t *testing.T) {
 	sample := corpus.Path(t, "third_party/ndpi/dns.pcap")
 	cases := [][]string{
