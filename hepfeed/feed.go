@@ -31,9 +31,9 @@ type Feed struct {
 	err     error
 	after   func() // called by Flush
 
-	// OnIdle, when set, is called with the wall-clock time while the feed is quiet (see Idler),
-	// then the Feed flushes.
-	OnIdle func(now time.Time)
+	// OnTick, when set, is called with the wall-clock time about every 250 ms (see Ticker), then
+	// the Feed flushes.
+	OnTick func(now time.Time)
 }
 
 // NewFeed returns a Feed for the packets of l. dec and w may each be nil. flush, when set, is
@@ -93,10 +93,10 @@ func (f *Feed) Flush() {
 	}
 }
 
-// Idle implements Idler.
-func (f *Feed) Idle(now time.Time) {
-	if f.OnIdle != nil {
-		f.OnIdle(now)
+// Tick implements Ticker.
+func (f *Feed) Tick(now time.Time) {
+	if f.OnTick != nil {
+		f.OnTick(now)
 		f.Flush()
 	}
 }

@@ -31,13 +31,14 @@ const drainTime = 200 * time.Millisecond
 // asked to flush.
 const flushInterval = 200 * time.Millisecond
 
-// idleInterval is how often a handler that implements Idler hears the time while nothing arrives.
-const idleInterval = 250 * time.Millisecond
+// tickInterval is how often a Handler that implements Ticker hears the time.
+const tickInterval = 250 * time.Millisecond
 
-// Idler is implemented by a Handler that wants to know that time passes while the feed is quiet
-// (to end calls whose time has come): Run calls Idle about every 250 ms while no packet waits.
-type Idler interface {
-	Idle(now time.Time)
+// Ticker is implemented by a Handler that wants to know that time passes even when no packet it
+// can use arrives (to end calls whose time has come on a quiet feed, or on one that carries only
+// other traffic): Run calls Tick about every 250 ms of wall-clock time, from its own goroutine.
+type Ticker interface {
+	Tick(now time.Time)
 }
 
 // ListenOptions tune a Listener.
@@ -240,6 +241,13 @@ func (l *Listener) Run(ctx context.Context, h Handler) error {
 
 	var p Packet
 	var pkt hep.Packet
+	ticker, _ := h.(Ticker)
+	var tick <-chan time.Time // nil (never ready) without a Ticker
+	if ticker != nil {
+		t := time.NewTicker(tickInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	lastFlush := time.Now()
 	for {
 		var b *batch
@@ -248,10 +256,15 @@ func (l *Listener) Run(ctx context.Context, h Handler) error {
 		default:
 			h.Flush()
 			lastFlush = time.Now()
-			b = l.wait(h)
+			b = l.wait(tick, ticker)
 		}
 		if b == nil {
 			break
+		}
+		select {
+		case now := <-tick: // time passes under a steady feed too
+			ticker.Tick(now)
+		default:
 		}
 		if time.Since(lastFlush) > flushInterval {
 			h.Flush()
@@ -272,20 +285,14 @@ func (l *Listener) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
-// wait returns the next batch (nil once the queue is closed), telling an Idler the time meanwhile.
-func (l *Listener) wait(h Handler) *batch {
-	idler, ok := h.(Idler)
-	if !ok {
-		return <-l.queue
-	}
-	tick := time.NewTicker(idleInterval)
-	defer tick.Stop()
+// wait returns the next batch (nil once the queue is closed), telling the ticker the time meanwhile.
+func (l *Listener) wait(tick <-chan time.Time, ticker Ticker) *batch {
 	for {
 		select {
 		case b := <-l.queue:
 			return b
-		case now := <-tick.C:
-			idler.Idle(now)
+		case now := <-tick:
+			ticker.Tick(now)
 		}
 	}
 }

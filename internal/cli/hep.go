@@ -197,8 +197,9 @@ func NewCmdHepListen(f *Factory, runF func(*HepListenOptions) error) *cobra.Comm
 messages does; --mode calls writes one record per call as it ends, as sigtrace calls does (with its
 --leg-header, --link-heuristic, --max-open and --grace). -o is table, json or csv, with the same
 columns and fields. The frame number of a message is its packet's number in the feed, and its frame
-in the capture -w writes. A call ends on capture time; while the feed is quiet that clock runs on
-from the last message's time, so the last calls are still written a grace period after they end.
+in the capture -w writes. A call ends on capture time; between messages that clock runs on from the
+latest message's time, so the last calls are still written a grace period after they end when the
+feed goes quiet or carries only other traffic.
 
 -w FILE writes every packet received to a pcapng capture, decapsulated: the IP packet HEP describes
 (IPv4 or IPv6, then UDP, TCP or SCTP with HEP's addresses and ports) at HEP's capture time, so that
@@ -307,8 +308,8 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 	out := bufio.NewWriterSize(f.Stdout, 64<<10)
 	var handle func(*decode.Message)
 	var flushOut, finish func()
-	var onIdle func(time.Time)
-	var lastTime, lastWall time.Time // --mode calls: the last message's capture time, and when it came
+	var onTick func(time.Time)
+	var lastTime, lastWall time.Time // --mode calls: the latest capture time seen, and when a message last came
 	var corr *correlate.Calls
 	if opts.Mode == "calls" {
 		cw := newCallWriter(out, opts.Output, f.StdoutIsTerminal)
@@ -321,12 +322,16 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 			}
 		}
 		handle = func(m *decode.Message) {
-			lastTime, lastWall = m.Time, time.Now()
+			if m.Time.After(lastTime) {
+				lastTime = m.Time
+			}
+			lastWall = time.Now()
 			emit(corr.Add(m))
 		}
-		// While the feed is quiet the capture clock runs on from the last message, so that calls
-		// still end a grace period after it.
-		onIdle = func(now time.Time) {
+		// Between messages the capture clock runs on from the latest one, so that calls still end
+		// a grace period after their last message when the feed goes quiet or carries only other
+		// traffic.
+		onTick = func(now time.Time) {
 			if !lastTime.IsZero() {
 				emit(corr.Advance(lastTime.Add(now.Sub(lastWall))))
 			}
@@ -350,7 +355,7 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 			outErr = err
 		}
 	})
-	feed.OnIdle = onIdle
+	feed.OnTick = onTick
 	if opts.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Duration)

@@ -207,28 +207,50 @@ func TestHepListenCalls(t *testing.T) {
 	}
 }
 
-// TestHepListenCallsQuietFeed: once the feed goes quiet, the calls are still written a grace
-// period after their end, while the listener runs on: its clock keeps going without traffic.
+// TestHepListenCallsQuietFeed: after the last SIP message, the calls are still written a grace
+// period after their end while the listener runs on, both on a silent socket and while junk that
+// is not HEP keeps arriving: the capture clock runs on wall-clock time between messages.
 func TestHepListenCallsQuietFeed(t *testing.T) {
 	feed := corpus.Path(t, "class45/class45-hep-feed.pcap")
 	// The last call's BYE is answered 3.6 s of capture time before the feed's last message (an
 	// OPTIONS ping): with 5 s of grace, no message ends that call; only the clock can.
 	want, _, _ := runHep(t, "calls", "-o", "csv", "--grace", "5s", feed)
-	l, addrs := startHepListen(t, "--listen", "udp://127.0.0.1:0", "--mode", "calls", "-o", "csv", "--grace", "5s")
-	if _, errOut, code := runHep(t, "hep", "send", feed, "--to", addrs[0]); code != 0 {
-		t.Fatalf("hep send: exit %d: %s", code, errOut)
-	}
-	var got string
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if got = l.out.String(); got == want {
-			break
+	for _, noisy := range []bool{false, true} {
+		l, addrs := startHepListen(t, "--listen", "udp://127.0.0.1:0", "--mode", "calls", "-o", "csv", "--grace", "5s")
+		if _, errOut, code := runHep(t, "hep", "send", feed, "--to", addrs[0]); code != 0 {
+			t.Fatalf("hep send: exit %d: %s", code, errOut)
 		}
-	}
-	if got != want || strings.Count(want, "\n") < 10 {
-		t.Errorf("calls written before the listener stopped:\n%s\nwant:\n%s", got, want)
-	}
-	if code := l.stop(t); code != 0 {
-		t.Fatalf("hep listen exit %d: %s", code, l.errOut.String())
+		done := make(chan struct{})
+		if noisy {
+			conn, err := net.Dial("udp", strings.TrimPrefix(addrs[0], "udp://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				defer conn.Close()
+				for {
+					select {
+					case <-done:
+						return
+					case <-time.After(50 * time.Millisecond):
+						conn.Write([]byte("not HEP at all"))
+					}
+				}
+			}()
+		}
+		var got string
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if got = l.out.String(); got == want {
+				break
+			}
+		}
+		close(done)
+		if got != want || strings.Count(want, "\n") < 10 {
+			t.Errorf("noise %v: calls written before the listener stopped:\n%s\nwant:\n%s", noisy, got, want)
+		}
+		if code := l.stop(t); code != 0 {
+			t.Fatalf("hep listen exit %d: %s", code, l.errOut.String())
+		}
 	}
 }
 
