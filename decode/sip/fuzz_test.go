@@ -142,6 +142,10 @@ func FuzzParseUnchecked(f *testing.F) {
 					t.Fatalf("tag of %q: shortcut %q, name-addr reader %q", v, fast, slow)
 				}
 			}
+			// A clone is read the same way as the original.
+			if c := u.Clone(); (c.Invalid == nil) != (u.Invalid == nil) || !bytes.Equal(c.Raw, u.Raw) || !bytes.Equal(c.CallID, u.CallID) {
+				t.Fatalf("clone: invalid %v (original %v), Call-ID %q (%q)", c.Invalid, u.Invalid, c.CallID, u.CallID)
+			}
 			// Whatever it let through, the accessors cope with.
 			_, _, _, _, _, _ = u.FromTag(), u.ToTag(), u.FromUser(), u.ToUser(), u.Branch(), u.TopVia()
 			if !within(u.Raw, data) || !within(u.Body, u.Raw) {

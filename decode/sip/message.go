@@ -38,6 +38,7 @@ type Message struct {
 	// something asks (uncollected until then).
 	headerBlock []byte
 	uncollected bool
+	unchecked   bool // read by ParseUnchecked (Clone reads the copy the same way)
 
 	// From, To and the top Via are parsed once: during Parse, which checks their grammar anyway,
 	// or (ParseUnchecked) when an accessor first asks; pending marks the ones not parsed yet.
@@ -73,14 +74,16 @@ func Parse(data []byte, m *Message) error { return m.parse(data, true) }
 
 // ParseUnchecked reads a message as Parse does but skips the grammar checks, for analyses that
 // never report them (call correlation): it costs a little over half as much. m.Invalid then reports
-// only what reading needs anyway: an unterminated header block, a body shorter than Content-Length,
-// a CSeq or Content-Length that is not a number, a CSeq method other than the request's. From, To
-// and the top Via are parsed, and the headers listed, when an accessor first asks for them, so the
-// Message must not be read from two goroutines at once.
+// only what reading comes across anyway: an unterminated header block, a header line without a
+// colon or a continuation line without a header, a body shorter than Content-Length, a CSeq or
+// Content-Length that cannot be read, a CSeq method other than the request's. From, To and the top
+// Via are parsed, and the headers listed, when an accessor first asks for them, so the Message
+// must not be read from two goroutines at once.
 func ParseUnchecked(data []byte, m *Message) error { return m.parse(data, false) }
 
 func (m *Message) parse(data []byte, checked bool) error {
 	m.reset()
+	m.unchecked = !checked
 	p := 0
 	for p < len(data) && (data[p] == '\r' || data[p] == '\n') {
 		p++
@@ -211,11 +214,11 @@ func (m *Message) collect() {
 	}
 }
 
-// Clone returns a copy of m that owns its bytes (one copy of Raw, parsed again), for a message
-// kept after the capture buffer it came from is reused.
+// Clone returns a copy of m that owns its bytes (one copy of Raw, parsed again as m was: by Parse
+// or ParseUnchecked), for a message kept after the capture buffer it came from is reused.
 func (m *Message) Clone() *Message {
 	c := &Message{}
-	if Parse(bytes.Clone(m.Raw), c) != nil {
+	if c.parse(bytes.Clone(m.Raw), !m.unchecked) != nil {
 		// Raw always parses again; keep the error visible should that ever change.
 		c.Invalid = fmt.Errorf("%w: clone does not parse", ErrNotSIP)
 	}
@@ -366,7 +369,11 @@ func (m *Message) readStartLine(line []byte) error {
 	}
 	m.IsRequest = true
 	sp := bytes.IndexByte(line, ' ')
-	last := bytes.LastIndexByte(trimLWS(line), ' ')
+	end := len(line)
+	for end > 0 && isLWS(line[end-1]) {
+		end--
+	}
+	last := bytes.LastIndexByte(line[:end], ' ')
 	if sp <= 0 || last <= sp || !hasPrefixFold(line[last+1:], "SIP/") {
 		return fmt.Errorf("%w: start line %q", ErrNotSIP, clip(line))
 	}
@@ -377,7 +384,7 @@ func (m *Message) readStartLine(line []byte) error {
 	if len(uri) == 0 {
 		return fmt.Errorf("%w: request line %q", ErrNotSIP, clip(line))
 	}
-	m.Method, m.RequestURI, m.Version = line[:sp], uri, trimLWS(line[last+1:])
+	m.Method, m.RequestURI, m.Version = line[:sp], uri, line[last+1:end]
 	return nil
 }
 
