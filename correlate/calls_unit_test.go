@@ -505,3 +505,28 @@ func TestRoundMicro(t *testing.T) {
 		}
 	}
 }
+
+// TestAdvance: with no more messages, moving the clock ends a call once its grace has passed, and
+// not before; a clock moved back changes nothing.
+func TestAdvance(t *testing.T) {
+	w := newWire(t)
+	answeredLeg(w, 0, ua1, proxy, "adv-1", "+15550100")
+	hangUp(w, 3000, ua1, proxy, "adv-1", "+15550100")
+	c := NewCalls(CallOptions{Grace: time.Second})
+	for _, m := range w.msgs {
+		if got := c.Add(m); len(got) != 0 {
+			t.Fatalf("a call ended on message %d", m.Frame)
+		}
+	}
+	last := w.msgs[len(w.msgs)-1].Time
+	if got := c.Advance(last.Add(999 * time.Millisecond)); len(got) != 0 {
+		t.Fatalf("ended before its grace: %d calls", len(got))
+	}
+	if got := c.Advance(last); len(got) != 0 || c.Open() != 1 {
+		t.Fatalf("moving the clock back: %d calls, %d open", len(got), c.Open())
+	}
+	got := c.Advance(last.Add(time.Second))
+	if len(got) != 1 || got[0].CallID != "adv-1" || got[0].Outcome != Answered || c.Open() != 0 {
+		t.Fatalf("after the grace: %d calls, %d open", len(got), c.Open())
+	}
+}
