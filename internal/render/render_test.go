@@ -60,3 +60,25 @@ func TestTable(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// TestAppendJSONStringEveryByte puts every byte value at every place of a 17-byte string (so that
+// each falls in the eight-byte fast path's words and in the tail) and checks the output against
+// encoding/json: valid, and the same string once decoded.
+func TestAppendJSONStringEveryByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for p := 0; p < 17; p++ {
+			s := []byte("abcdefghijklmnopq")
+			s[p] = byte(c)
+			out := AppendJSONString(nil, s)
+			var got, want string
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("byte %#x at %d -> %s: %v", c, p, out, err)
+			}
+			w, _ := json.Marshal(string(s))
+			json.Unmarshal(w, &want)
+			if got != want {
+				t.Fatalf("byte %#x at %d: got %q want %q", c, p, got, want)
+			}
+		}
+	}
+}
