@@ -228,15 +228,22 @@ func StartProxy(t testing.TB, upstream string, rules ...Rule) string {
 		}
 		_ = w.WriteMsg(resp)
 	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		pc.Close()
-		t.Fatalf("epdgtest: proxy TCP port: %v", err)
+	// One port for UDP and TCP, as a DNS server has: the TCP side of a free UDP port may be taken
+	// (by another test's connection), so try again with another.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ln == nil; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		if ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err != nil {
+			pc.Close()
+			if try == 20 {
+				t.Fatalf("epdgtest: proxy TCP port: %v", err)
+			}
+		}
 	}
 	udp := &dns.Server{PacketConn: pc, Handler: handler}
 	tcp := &dns.Server{Listener: ln, Handler: handler}
