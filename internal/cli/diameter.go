@@ -21,15 +21,7 @@ import (
 func init() { register(NewCmdDiameter) }
 
 // DiameterOptions are the inputs of `sigtrace diameter`.
-type DiameterOptions struct {
-	Inputs  []string
-	Output  string
-	Stats   bool
-	Timeout time.Duration
-	MaxOpen int
-	Quiet   bool
-	Filter  FilterOptions
-}
+type DiameterOptions = TxnOptions
 
 // NewCmdDiameter builds `sigtrace diameter`.
 func NewCmdDiameter(f *Factory) *cobra.Command {
@@ -96,70 +88,31 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 	if err != nil {
 		return err
 	}
-	flt, err := opts.Filter.Compile()
-	if err != nil {
-		return err
-	}
-	caps, err := openCaptures(f, opts.Inputs)
-	defer closeCaptures(caps)
-	if err != nil {
-		return err
-	}
-	out := bufio.NewWriterSize(f.Stdout, 64<<10)
-	var w *diameterWriter
-	if !opts.Stats {
-		w = newDiameterWriter(out, opts.Output, f.StdoutIsTerminal)
-	}
 	p := correlate.NewDiameterPairer(po)
-	pass := txnPass[diameter.Message, correlate.DiameterTransaction]{
-		proto:   decode.ProtoDiameter,
-		message: func(m *decode.Message) *diameter.Message { return m.Diameter },
-		add:     p.Add,
-		flush:   p.Flush,
-		halves: func(t *correlate.DiameterTransaction) (*diameter.Message, *diameter.Message) {
-			return t.Request, t.Answer
+	return txnCommand[diameter.Message, correlate.DiameterTransaction]{
+		pass: txnPass[diameter.Message, correlate.DiameterTransaction]{
+			proto:   decode.ProtoDiameter,
+			message: func(m *decode.Message) *diameter.Message { return m.Diameter },
+			add:     p.Add,
+			flush:   p.Flush,
+			halves: func(t *correlate.DiameterTransaction) (*diameter.Message, *diameter.Message) {
+				return t.Request, t.Answer
+			},
+			selectBy: func(sel func(*correlate.DiameterTransaction) bool) { p.Select = sel },
+			selected: func(m *diameter.Message) *bool { return &m.Selected },
 		},
-		selectBy: func(sel func(*correlate.DiameterTransaction) bool) { p.Select = sel },
-		selected: func(m *diameter.Message) *bool { return &m.Selected },
-	}
-	dstats, runErr := pass.run(ctx, caps, flt, func(t *correlate.DiameterTransaction) {
-		if w != nil {
-			w.write(t)
-		}
-	})
-	st := p.Stats()
-	if opts.Stats {
-		writeDiameterStats(out, opts.Output, f.StdoutIsTerminal, &st)
-	} else {
-		w.flush()
-	}
-	if err := out.Flush(); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	if runErr != nil {
-		return runErr
-	}
-	if !opts.Quiet {
-		writeSummary(f.Stderr, dstats)
-		fmt.Fprintf(f.Stderr, "sigtrace: %d Diameter transactions: %d answered, %d unanswered, %d orphan answers; %d retransmissions\n",
-			st.Answered+st.Unanswered+st.Orphans, st.Answered, st.Unanswered, st.Orphans, st.Retransmissions)
-	}
-	if st.Evicted > 0 {
-		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d requests reported unanswered early (more than --max-open %d waiting at once)\n", st.Evicted, opts.MaxOpen)
-	}
-	return nil
-}
-
-// txnPairOptions checks --timeout and --max-open of the transaction commands and turns them into
-// pairer options; a zero timeout means waiting until the end of the captures.
-func txnPairOptions(timeout time.Duration, maxOpen int) (correlate.PairOptions, error) {
-	if timeout < 0 || maxOpen <= 0 {
-		return correlate.PairOptions{}, usagef("--timeout must not be negative and --max-open must be positive")
-	}
-	if timeout == 0 {
-		timeout = -1 // the pairer's "never"; its zero is "the default"
-	}
-	return correlate.PairOptions{Timeout: timeout, MaxOpen: maxOpen}, nil
+		newWriter: func(out *bufio.Writer) txnWriter[correlate.DiameterTransaction] {
+			return newDiameterWriter(out, opts.Output, f.StdoutIsTerminal)
+		},
+		finish: func(out *bufio.Writer, stats bool) txnTotals {
+			st := p.Stats()
+			if stats {
+				writeDiameterStats(out, opts.Output, f.StdoutIsTerminal, &st)
+			}
+			return txnTotals{st.Answered, st.Unanswered, st.Orphans, st.Retransmissions, st.Evicted}
+		},
+		protocol: "Diameter", orphans: "orphan answers", requests: "requests",
+	}.run(ctx, f, opts)
 }
 
 // txnKeepEnvelope copies what the decoder reuses after the handler returns (frame list, HEP

@@ -21,15 +21,7 @@ import (
 func init() { register(NewCmdDNS) }
 
 // DNSOptions are the inputs of `sigtrace dns`.
-type DNSOptions struct {
-	Inputs  []string
-	Output  string
-	Stats   bool
-	Timeout time.Duration
-	MaxOpen int
-	Quiet   bool
-	Filter  FilterOptions
-}
+type DNSOptions = TxnOptions
 
 // NewCmdDNS builds `sigtrace dns`.
 func NewCmdDNS(f *Factory) *cobra.Command {
@@ -95,56 +87,29 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 	if err != nil {
 		return err
 	}
-	flt, err := opts.Filter.Compile()
-	if err != nil {
-		return err
-	}
-	caps, err := openCaptures(f, opts.Inputs)
-	defer closeCaptures(caps)
-	if err != nil {
-		return err
-	}
-	out := bufio.NewWriterSize(f.Stdout, 64<<10)
-	var w *dnsWriter
-	if !opts.Stats {
-		w = newDNSWriter(out, opts.Output, f.StdoutIsTerminal)
-	}
 	p := correlate.NewDNSPairer(po)
-	pass := txnPass[dns.Message, correlate.DNSTransaction]{
-		proto:    decode.ProtoDNS,
-		message:  func(m *decode.Message) *dns.Message { return m.DNS },
-		add:      p.Add,
-		flush:    p.Flush,
-		halves:   func(t *correlate.DNSTransaction) (*dns.Message, *dns.Message) { return t.Query, t.Response },
-		selectBy: func(sel func(*correlate.DNSTransaction) bool) { p.Select = sel },
-		selected: func(m *dns.Message) *bool { return &m.Selected },
-	}
-	dstats, runErr := pass.run(ctx, caps, flt, func(t *correlate.DNSTransaction) {
-		if w != nil {
-			w.write(t)
-		}
-	})
-	st := p.Stats()
-	if opts.Stats {
-		writeDNSStats(out, opts.Output, f.StdoutIsTerminal, &st)
-	} else {
-		w.flush()
-	}
-	if err := out.Flush(); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	if runErr != nil {
-		return runErr
-	}
-	if !opts.Quiet {
-		writeSummary(f.Stderr, dstats)
-		fmt.Fprintf(f.Stderr, "sigtrace: %d DNS transactions: %d answered, %d unanswered, %d orphan responses; %d retransmissions\n",
-			st.Answered+st.Unanswered+st.Orphans, st.Answered, st.Unanswered, st.Orphans, st.Retransmissions)
-	}
-	if st.Evicted > 0 {
-		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d queries reported unanswered early (more than --max-open %d waiting at once)\n", st.Evicted, opts.MaxOpen)
-	}
-	return nil
+	return txnCommand[dns.Message, correlate.DNSTransaction]{
+		pass: txnPass[dns.Message, correlate.DNSTransaction]{
+			proto:    decode.ProtoDNS,
+			message:  func(m *decode.Message) *dns.Message { return m.DNS },
+			add:      p.Add,
+			flush:    p.Flush,
+			halves:   func(t *correlate.DNSTransaction) (*dns.Message, *dns.Message) { return t.Query, t.Response },
+			selectBy: func(sel func(*correlate.DNSTransaction) bool) { p.Select = sel },
+			selected: func(m *dns.Message) *bool { return &m.Selected },
+		},
+		newWriter: func(out *bufio.Writer) txnWriter[correlate.DNSTransaction] {
+			return newDNSWriter(out, opts.Output, f.StdoutIsTerminal)
+		},
+		finish: func(out *bufio.Writer, stats bool) txnTotals {
+			st := p.Stats()
+			if stats {
+				writeDNSStats(out, opts.Output, f.StdoutIsTerminal, &st)
+			}
+			return txnTotals{st.Answered, st.Unanswered, st.Orphans, st.Retransmissions, st.Evicted}
+		},
+		protocol: "DNS", orphans: "orphan responses", requests: "queries",
+	}.run(ctx, f, opts)
 }
 
 // dnsWriter renders DNS transactions in one of the output formats.

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"time"
 
+	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/filters"
 )
@@ -53,4 +57,89 @@ func (p txnPass[M, T]) run(ctx context.Context, caps []*decode.Capture, flt *fil
 	runErr := d.RunCaptures(ctx, caps)
 	emit(p.flush())
 	return &d.Stats, runErr
+}
+
+// TxnOptions are the options `diameter` and `dns` share.
+type TxnOptions struct {
+	Inputs  []string
+	Output  string
+	Stats   bool
+	Timeout time.Duration
+	MaxOpen int
+	Quiet   bool
+	Filter  FilterOptions
+}
+
+// txnWriter writes transactions in one of the output formats.
+type txnWriter[T any] interface {
+	write(t *T)
+	flush()
+}
+
+// txnTotals are the counts every pairer keeps, for the summary line.
+type txnTotals struct{ answered, unanswered, orphans, retransmissions, evicted int }
+
+// txnCommand is what differs between `diameter` and `dns` around their shared pass.
+type txnCommand[M, T any] struct {
+	pass      txnPass[M, T]
+	newWriter func(out *bufio.Writer) txnWriter[T]
+	// finish writes the statistics when stats is set, and returns the totals.
+	finish func(out *bufio.Writer, stats bool) txnTotals
+	// The summary's words: "Diameter", "orphan answers", "requests" and the like.
+	protocol, orphans, requests string
+}
+
+// run pairs the messages of the inputs and writes the transactions (or, with --stats, their
+// statistics), then the summary and a warning for requests evicted early.
+func (c txnCommand[M, T]) run(ctx context.Context, f *Factory, opts *TxnOptions) error {
+	flt, err := opts.Filter.Compile()
+	if err != nil {
+		return err
+	}
+	caps, err := openCaptures(f, opts.Inputs)
+	defer closeCaptures(caps)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(f.Stdout, 64<<10)
+	var w txnWriter[T]
+	if !opts.Stats {
+		w = c.newWriter(out)
+	}
+	dstats, runErr := c.pass.run(ctx, caps, flt, func(t *T) {
+		if w != nil {
+			w.write(t)
+		}
+	})
+	if w != nil {
+		w.flush()
+	}
+	st := c.finish(out, opts.Stats)
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if !opts.Quiet {
+		writeSummary(f.Stderr, dstats)
+		fmt.Fprintf(f.Stderr, "sigtrace: %d %s transactions: %d answered, %d unanswered, %d %s; %d retransmissions\n",
+			st.answered+st.unanswered+st.orphans, c.protocol, st.answered, st.unanswered, st.orphans, c.orphans, st.retransmissions)
+	}
+	if st.evicted > 0 {
+		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d %s reported unanswered early (more than --max-open %d waiting at once)\n", st.evicted, c.requests, opts.MaxOpen)
+	}
+	return nil
+}
+
+// txnPairOptions checks --timeout and --max-open of the transaction commands and turns them into
+// pairer options; a zero timeout means waiting until the end of the captures.
+func txnPairOptions(timeout time.Duration, maxOpen int) (correlate.PairOptions, error) {
+	if timeout < 0 || maxOpen <= 0 {
+		return correlate.PairOptions{}, usagef("--timeout must not be negative and --max-open must be positive")
+	}
+	if timeout == 0 {
+		timeout = -1 // the pairer's "never"; its zero is "the default"
+	}
+	return correlate.PairOptions{Timeout: timeout, MaxOpen: maxOpen}, nil
 }
