@@ -74,14 +74,12 @@ with -o csv one row per command ("command"), result ("result") and the totals ("
 			return diameterRun(cmd.Context(), f, opts)
 		},
 	}
-	addOutputFlag(cmd, &opts.Output, "table", "json", "csv")
-	cmd.Flags().BoolVar(&opts.Stats, "stats", false, "print counts and latency percentiles per command and per result instead of the transactions")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 60*time.Second, "capture time after which a request without answer is unanswered (0: wait until the end)")
-	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", 100000, "most requests waiting for an answer; beyond it the oldest is reported unanswered (evicted) with a warning")
-	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
-	addFilterFlags(cmd, f, &opts.Filter)
+	addTxnFlags(cmd, f, opts, diameterWords)
 	return cmd
 }
+
+var diameterWords = txnWords{protocol: "Diameter", request: "request", answer: "answer", requests: "requests",
+	groups: "command and per result", defaultTimeout: 60 * time.Second}
 
 func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 	po, err := txnPairOptions(opts.Timeout, opts.MaxOpen)
@@ -111,7 +109,7 @@ func diameterRun(ctx context.Context, f *Factory, opts *DiameterOptions) error {
 			}
 			return txnTotals{st.Answered, st.Unanswered, st.Orphans, st.Retransmissions, st.Evicted}
 		},
-		protocol: "Diameter", orphans: "orphan answers", requests: "requests",
+		words: diameterWords,
 	}.run(ctx, f, opts)
 }
 

@@ -73,14 +73,12 @@ the totals ("total").`,
 			return dnsRun(cmd.Context(), f, opts)
 		},
 	}
-	addOutputFlag(cmd, &opts.Output, "table", "json", "csv")
-	cmd.Flags().BoolVar(&opts.Stats, "stats", false, "print counts and latency percentiles per query type and per rcode instead of the transactions")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 30*time.Second, "capture time after which a query without response is unanswered (0: wait until the end)")
-	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", 100000, "most queries waiting for a response; beyond it the oldest is reported unanswered (evicted) with a warning")
-	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
-	addFilterFlags(cmd, f, &opts.Filter)
+	addTxnFlags(cmd, f, opts, dnsWords)
 	return cmd
 }
+
+var dnsWords = txnWords{protocol: "DNS", request: "query", answer: "response", requests: "queries",
+	groups: "query type and per rcode", defaultTimeout: 30 * time.Second}
 
 func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 	po, err := txnPairOptions(opts.Timeout, opts.MaxOpen)
@@ -108,7 +106,7 @@ func dnsRun(ctx context.Context, f *Factory, opts *DNSOptions) error {
 			}
 			return txnTotals{st.Answered, st.Unanswered, st.Orphans, st.Retransmissions, st.Evicted}
 		},
-		protocol: "DNS", orphans: "orphan responses", requests: "queries",
+		words: dnsWords,
 	}.run(ctx, f, opts)
 }
 

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
@@ -85,8 +88,34 @@ type txnCommand[M, T any] struct {
 	newWriter func(out *bufio.Writer) txnWriter[T]
 	// finish writes the statistics when stats is set, and returns the totals.
 	finish func(out *bufio.Writer, stats bool) txnTotals
-	// The summary's words: "Diameter", "orphan answers", "requests" and the like.
-	protocol, orphans, requests string
+	words  txnWords
+}
+
+// txnWords name a protocol's transactions in flag help and the summary.
+type txnWords struct {
+	protocol        string // "Diameter"
+	request, answer string // "request", "answer"
+	requests        string // "requests"
+	groups          string // what --stats groups by: "command and per result"
+	defaultTimeout  time.Duration
+}
+
+// addTxnFlags registers the flags `diameter` and `dns` share.
+func addTxnFlags(cmd *cobra.Command, f *Factory, opts *TxnOptions, w txnWords) {
+	addOutputFlag(cmd, &opts.Output, "table", "json", "csv")
+	cmd.Flags().BoolVar(&opts.Stats, "stats", false, "print counts and latency percentiles per "+w.groups+" instead of the transactions")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", w.defaultTimeout, "capture time after which a "+w.request+" without "+w.answer+" is unanswered (0: wait until the end)")
+	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", 100000, "most "+w.requests+" waiting for "+article(w.answer)+" "+w.answer+"; beyond it the oldest is reported unanswered (evicted) with a warning")
+	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
+	addFilterFlags(cmd, f, &opts.Filter)
+}
+
+// article is "an" before a vowel, else "a".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // run pairs the messages of the inputs and writes the transactions (or, with --stats, their
@@ -124,10 +153,10 @@ func (c txnCommand[M, T]) run(ctx context.Context, f *Factory, opts *TxnOptions)
 	if !opts.Quiet {
 		writeSummary(f.Stderr, dstats)
 		fmt.Fprintf(f.Stderr, "sigtrace: %d %s transactions: %d answered, %d unanswered, %d %s; %d retransmissions\n",
-			st.answered+st.unanswered+st.orphans, c.protocol, st.answered, st.unanswered, st.orphans, c.orphans, st.retransmissions)
+			st.answered+st.unanswered+st.orphans, c.words.protocol, st.answered, st.unanswered, st.orphans, "orphan "+c.words.answer+"s", st.retransmissions)
 	}
 	if st.evicted > 0 {
-		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d %s reported unanswered early (more than --max-open %d waiting at once)\n", st.evicted, c.requests, opts.MaxOpen)
+		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d %s reported unanswered early (more than --max-open %d waiting at once)\n", st.evicted, c.words.requests, opts.MaxOpen)
 	}
 	return nil
 }
