@@ -20,12 +20,7 @@ var benchCapture = sync.OnceValues(func() ([]byte, error) {
 // BenchmarkCalls correlates a generated capture held in memory (20,000 calls, 10 % RTP): decoding
 // and correlation, records built (and released, as the calls command does) but not written. b.SetBytes makes -bench report MB/s of capture.
 func BenchmarkCalls(b *testing.B) {
-	data, err := benchCapture()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
+	data := benchSetup(b)
 	defer reportCPU(b, len(data))()
 	for b.Loop() {
 		cp, err := decode.OpenReader("bench", bytes.NewReader(data), nil)
@@ -55,12 +50,7 @@ func BenchmarkCalls(b *testing.B) {
 // BenchmarkDecodeOnly is the same capture through the decoder alone, set up as for BenchmarkCalls:
 // the floor under it.
 func BenchmarkDecodeOnly(b *testing.B) {
-	data, err := benchCapture()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
+	data := benchSetup(b)
 	defer reportCPU(b, len(data))()
 	for b.Loop() {
 		cp, err := decode.OpenReader("bench", bytes.NewReader(data), nil)
@@ -74,6 +64,18 @@ func BenchmarkDecodeOnly(b *testing.B) {
 		}
 		d.Finish()
 	}
+}
+
+// benchSetup returns the generated capture and makes the benchmark report per MB of it.
+func benchSetup(b *testing.B) []byte {
+	b.Helper()
+	data, err := benchCapture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	return data
 }
 
 // reportCPU adds the MB of capture per CPU-second (user+sys, all threads) to the benchmark's
@@ -136,16 +138,11 @@ var benchRun = sync.OnceValues(func() ([]benchItem, error) {
 // BenchmarkCorrelate is BenchmarkCalls without the decoder: the correlator alone, fed messages
 // decoded beforehand. MB/s and MB/cpu-s are still per MB of capture.
 func BenchmarkCorrelate(b *testing.B) {
-	data, err := benchCapture()
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := benchSetup(b)
 	items, err := benchRun()
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
 	b.ResetTimer()
 	defer reportCPU(b, len(data))()
 	for b.Loop() {
