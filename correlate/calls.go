@@ -291,6 +291,7 @@ type Calls struct {
 	headers  []string // Call-ID-valued link headers
 	linkVals [][]byte
 	linkLens nameLengths // of headers, Session-ID and P-Charging-Vector
+	invite   inviteHeaders
 
 	// legs holds every open leg by Call-ID, and, for a while after their call was emitted, the
 	// Call-IDs of finished legs, mapped to a tombstone, so that stray late messages do not start

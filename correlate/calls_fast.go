@@ -7,35 +7,55 @@ import (
 	"github.com/sigtrace/sigtrace/decode/sip"
 )
 
-// linkHeaders finds, in one pass over the headers, the first value of each Call-ID-valued link
-// header (vals, parallel to c.headers), Session-ID and P-Charging-Vector.
-func (c *Calls) linkHeaders(s *sip.Message) (vals [][]byte, session, pcv []byte) {
-	vals = c.linkVals[:len(c.headers)]
-	clear(vals)
-	for _, h := range s.Headers() {
-		n := h.Name
-		if !c.linkLens.has(n) {
-			continue
-		}
+// inviteHeaders are the headers of an initial INVITE that linking and forward detection read:
+// the first value of each Call-ID-valued link header (vals, parallel to Calls.headers),
+// Session-ID, P-Charging-Vector, and whether Diversion or History-Info is present. The values are
+// slices of the message, good while it is the message being added.
+type inviteHeaders struct {
+	msg          int // Calls.stats.Messages when they were read: which message they belong to
+	vals         [][]byte
+	session, pcv []byte
+	diversion    bool
+}
+
+// Diversion and History-Info are looked for with the link headers, in the same pass.
+var forwardLens = func() (s nameLengths) { s.add("Diversion"); s.add("History-Info"); return s }()
+
+// inviteHeaders reads the INVITE's headers once, in one pass that compares only the names of the
+// lengths looked for, however many times the message is asked about.
+func (c *Calls) inviteHeaders(s *sip.Message) *inviteHeaders {
+	h := &c.invite
+	if h.msg == c.stats.Messages && h.vals != nil {
+		return h
+	}
+	h.msg = c.stats.Messages
+	h.vals = c.linkVals[:len(c.headers)]
+	clear(h.vals)
+	h.session, h.pcv, h.diversion = nil, nil, false
+	s.EachHeaderOfLen(uint64(c.linkLens|forwardLens), func(n, v []byte) {
 		switch {
 		case len(n) == len("Session-ID") && bytes.EqualFold(n, []byte("Session-ID")):
-			if session == nil {
-				session = h.Value
+			if h.session == nil {
+				h.session = v
 			}
-			continue
+			return
 		case len(n) == len("P-Charging-Vector") && bytes.EqualFold(n, []byte("P-Charging-Vector")):
-			if pcv == nil {
-				pcv = h.Value
+			if h.pcv == nil {
+				h.pcv = v
 			}
-			continue
+			return
+		case len(n) == len("Diversion") && bytes.EqualFold(n, []byte("Diversion")),
+			len(n) == len("History-Info") && bytes.EqualFold(n, []byte("History-Info")):
+			h.diversion = true
+			return
 		}
 		for i, name := range c.headers {
-			if vals[i] == nil && len(n) == len(name) && bytes.EqualFold(n, []byte(name)) {
-				vals[i] = h.Value
+			if h.vals[i] == nil && len(n) == len(name) && bytes.EqualFold(n, []byte(name)) {
+				h.vals[i] = v
 			}
 		}
-	}
-	return vals, session, pcv
+	})
+	return h
 }
 
 // nameLengths is a set of header name lengths: most headers of a message are told apart from the

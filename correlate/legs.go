@@ -353,7 +353,7 @@ func (l *legState) initialInvite(c *Calls, m *decode.Message, t time.Time) {
 	if t.After(l.lastInvite) {
 		l.lastInvite = t
 	}
-	if !l.diversion && (s.Header("Diversion") != nil || s.Header("History-Info") != nil) {
+	if !l.diversion && c.inviteHeaders(s).diversion {
 		l.diversion = true
 	}
 }

@@ -19,9 +19,9 @@ func (c *Calls) link(l *legState, m *decode.Message) {
 	if l.parent != nil || l.waitingFor != "" {
 		return
 	}
-	vals, session, pcv := c.linkHeaders(m.SIP)
+	hs := c.inviteHeaders(m.SIP)
 	for i, name := range c.headers {
-		id := callIDValue(vals[i])
+		id := callIDValue(hs.vals[i])
 		// The class-4 proxy puts the leg's own Call-ID there on its outgoing hop: that names the
 		// leg for the class-5 node, it does not link it.
 		if len(id) == 0 || string(id) == l.CallID {
@@ -38,13 +38,13 @@ func (c *Calls) link(l *legState, m *decode.Message) {
 		c.waiting[l.waitingFor] = append(c.waiting[l.waitingFor], l)
 		return
 	}
-	if session != nil {
-		if k := sessionKey(session); k != "" && c.share(l, "sid:"+k, "Session-ID") {
+	if hs.session != nil {
+		if k := sessionKey(hs.session); k != "" && c.share(l, "sid:"+k, "Session-ID") {
 			return
 		}
 	}
-	if pcv != nil {
-		if icid, ok := sip.Param(pcv, "icid-value"); ok && len(icid) > 0 {
+	if hs.pcv != nil {
+		if icid, ok := sip.Param(hs.pcv, "icid-value"); ok && len(icid) > 0 {
 			if c.share(l, "icid:"+string(unquote(icid)), "P-Charging-Vector") {
 				return
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -146,6 +147,24 @@ func FuzzParseUnchecked(f *testing.F) {
 			if c := u.Clone(); (c.Invalid == nil) != (u.Invalid == nil) || !bytes.Equal(c.Raw, u.Raw) || !bytes.Equal(c.CallID, u.CallID) {
 				t.Fatalf("clone: invalid %v (original %v), Call-ID %q (%q)", c.Invalid, u.Invalid, c.CallID, u.CallID)
 			}
+			// The length-filtered visit, before anything listed the headers, sees what Headers
+			// lists (and, with a filter, just the headers of those lengths).
+			var all, some []Header
+			u.EachHeaderOfLen(^uint64(0), func(n, v []byte) { all = append(all, Header{n, v}) })
+			u.EachHeaderOfLen(1<<3|1<<7|1<<63, func(n, v []byte) { some = append(some, Header{n, v}) })
+			listed := u.Headers()
+			if !slices.EqualFunc(all, listed, sameHeader) {
+				t.Fatalf("EachHeaderOfLen saw %q, Headers lists %q", all, listed)
+			}
+			var want []Header
+			for _, h := range listed {
+				if n := len(h.Name); n == 3 || n == 7 || n >= 63 {
+					want = append(want, h)
+				}
+			}
+			if !slices.EqualFunc(some, want, sameHeader) {
+				t.Fatalf("EachHeaderOfLen(3, 7, 63+) saw %q, want %q", some, want)
+			}
 			// Whatever it let through, the accessors cope with.
 			_, _, _, _, _, _ = u.FromTag(), u.ToTag(), u.FromUser(), u.ToUser(), u.Branch(), u.TopVia()
 			if !within(u.Raw, data) || !within(u.Body, u.Raw) {
@@ -265,4 +284,8 @@ func FuzzParseSDP(f *testing.F) {
 			}
 		}
 	})
+}
+
+func sameHeader(a, b Header) bool {
+	return bytes.Equal(a.Name, b.Name) && bytes.Equal(a.Value, b.Value)
 }

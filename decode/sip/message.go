@@ -690,6 +690,54 @@ func (m *Message) Headers() []Header {
 	return m.headers
 }
 
+// EachHeaderOfLen calls fn, in wire order, for each header whose name is n bytes long with bit n
+// of lengths set (bit 63 stands for 63 and longer), with the value as Headers gives it. It is
+// the cheap way to look for a few headers in a message read by ParseUnchecked: names are told
+// apart by length before they are compared, and nothing is listed.
+func (m *Message) EachHeaderOfLen(lengths uint64, fn func(name, value []byte)) {
+	if !m.uncollected {
+		for _, h := range m.headers {
+			if lengths&(1<<min(len(h.Name), 63)) != 0 {
+				fn(h.Name, h.Value)
+			}
+		}
+		return
+	}
+	data := m.headerBlock
+	cur := -1 // the matching header being read: index of its name, -1 when none
+	var nameEnd, valStart, valEnd int
+	for p := 0; p < len(data); {
+		line, next := nextLine(data, p)
+		if len(line) == 0 {
+			break
+		}
+		if isWSP(line[0]) {
+			if cur >= 0 {
+				valEnd = p + len(line)
+			}
+			p = next
+			continue
+		}
+		if cur >= 0 {
+			fn(data[cur:nameEnd], trimLWS(data[valStart:valEnd]))
+			cur = -1
+		}
+		if colon := bytes.IndexByte(line, ':'); colon >= 0 {
+			n := colon
+			for n > 0 && isWSP(line[n-1]) {
+				n--
+			}
+			if n > 0 && lengths&(1<<min(n, 63)) != 0 {
+				cur, nameEnd, valStart, valEnd = p, p+n, p+colon+1, p+len(line)
+			}
+		}
+		p = next
+	}
+	if cur >= 0 {
+		fn(data[cur:nameEnd], trimLWS(data[valStart:valEnd]))
+	}
+}
+
 // from, to and via return the parsed From, To and top Via, parsing them first after ParseUnchecked.
 func (m *Message) from() *NameAddr {
 	if m.pending&pendingFrom != 0 {
