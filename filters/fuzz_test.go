@@ -18,7 +18,7 @@ func FuzzCompile(f *testing.F) {
 	for _, s := range []string{`sip.header("X-Foo") matches "^b"`, `ip.addr in ["10.0.0.0/8", "::1"]`, `sip.status in 400..499`,
 		`frame.time > "2024-05-01T10:00:00Z"`, `dns.qry.type == "SRV" and dns.qry.name endsWith "org"`, `payload contains hex("00ff")`,
 		`call.has("hold") or call.duration > 3.5`, `not (port == 5060) && !sip`, `sip.Status-Code == 486 or dns contains 33:67:70`,
-		`ip.src == 10.0.0.0/8 and ip.dst != 192.0.2.1`, "\"a-b\" 'c:d' `e`"} {
+		`ip.src == 10.0.0.0/8 and ip.dst != 192.0.2.1`, "\"a-b\" 'c:d' `e`", `ip.addr == fe80::/10 || ip.src in [::1, 2001:db8::1]`} {
 		f.Add(s)
 	}
 	msgs := benchMessages(f)

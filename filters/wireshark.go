@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"net/netip"
 	"strings"
 	"unicode"
 )
@@ -12,7 +13,8 @@ type edit struct{ at, grow int }
 // translate rewrites the Wireshark spellings expr cannot parse, so that filters pasted from
 // Wireshark work: hyphens inside field names (sip.Status-Code becomes sip.Status_Code, matched
 // case-insensitively as sip.status_code), byte strings (33:67:70 becomes hex("33:67:70")) and
-// bare IPv4 addresses and prefixes (ip.src == 10.0.0.0/8 becomes "10.0.0.0/8"). Quoted text is
+// bare IPv4 and IPv6 addresses and prefixes (ip.src == 10.0.0.0/8 becomes "10.0.0.0/8",
+// ip.addr == 2001:db8::/32 becomes "2001:db8::/32"). Quoted text is
 // left alone. It returns the rewritten text and the edits, to map error offsets back.
 func translate(src string) (string, []edit) {
 	r := []rune(src)
@@ -21,6 +23,30 @@ func translate(src string) (string, []edit) {
 	identChar := func(c rune) bool { return c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c) }
 	for i := 0; i < len(r); {
 		c := r[i]
+		// A byte string (33:67:70) or a bare IPv6 address or prefix (2001:db8::1, ::1, fe80::/10,
+		// ::ffff:192.0.2.1), tried before names because an address may start with a letter. A
+		// byte string starts with a digit (ab:cd could be the branches of a ?: expression); a
+		// spelling that is both (00:11:22:33:44:55:66:77) is a byte string.
+		if (isHex(c) || c == ':') && (i == 0 || !identChar(r[i-1]) && r[i-1] != '.') {
+			if j := byteString(r, i); j > 0 && c <= '9' && (j == len(r) || !identChar(r[j]) && r[j] != ':') {
+				edits = append(edits, edit{at: len(out), grow: 5})
+				out = append(out, []rune(`hex("`)...)
+				out = append(out, r[i:j]...)
+				out = append(out, '"', ')')
+				edits = append(edits, edit{at: len(out) - 2, grow: 2})
+				i = j
+				continue
+			}
+			if j := ipv6(r, i); j > 0 && (j == len(r) || !identChar(r[j])) {
+				edits = append(edits, edit{at: len(out), grow: 1})
+				out = append(out, '"')
+				out = append(out, r[i:j]...)
+				out = append(out, '"')
+				edits = append(edits, edit{at: len(out) - 1, grow: 1})
+				i = j
+				continue
+			}
+		}
 		switch {
 		case c == '"' || c == '\'' || c == '`':
 			j := i + 1
@@ -61,15 +87,6 @@ func translate(src string) (string, []edit) {
 			i = j
 			continue
 		case isHex(c):
-			if j := byteString(r, i); j > 0 && (j == len(r) || !identChar(r[j]) && r[j] != ':') {
-				edits = append(edits, edit{at: len(out), grow: 5})
-				out = append(out, []rune(`hex("`)...)
-				out = append(out, r[i:j]...)
-				out = append(out, '"', ')')
-				edits = append(edits, edit{at: len(out) - 2, grow: 2})
-				i = j
-				continue
-			}
 			if j := ipv4(r, i); j > 0 && (j == len(r) || !identChar(r[j]) && r[j] != '.' && r[j] != ':') {
 				edits = append(edits, edit{at: len(out), grow: 1})
 				out = append(out, '"')
@@ -123,6 +140,36 @@ func byteString(r []rune, i int) int {
 		}
 		return i
 	}
+}
+
+// ipv6 returns the end of an IPv6 address or prefix at i (hex digits, colons and dots, at least
+// two colons, then an optional "/n"), or 0 when the address does not parse as one.
+func ipv6(r []rune, i int) int {
+	j, colons := i, 0
+	for j < len(r) && (isHex(r[j]) || r[j] == ':' || r[j] == '.') {
+		if r[j] == ':' {
+			colons++
+		}
+		j++
+	}
+	if colons < 2 {
+		return 0
+	}
+	if _, err := netip.ParseAddr(string(r[i:j])); err != nil {
+		return 0
+	}
+	// The prefix length is taken whatever its value, as for IPv4: the compiler says what is
+	// wrong with it.
+	if j < len(r) && r[j] == '/' {
+		k := j + 1
+		for k < len(r) && r[k] >= '0' && r[k] <= '9' {
+			k++
+		}
+		if k > j+1 {
+			return k
+		}
+	}
+	return j
 }
 
 // ipv4 returns the end of "d.d.d.d[/n]" at i, or 0.

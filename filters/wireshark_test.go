@@ -13,6 +13,13 @@ func TestTranslate(t *testing.T) {
 		{`port == 5060 and frame.time_epoch > 1.5`, `port == 5060 and frame.time_epoch > 1.5`},
 		{`x-y`, `x-y`},
 		{`ab:cd`, `ab:cd`},
+		{`ip.addr == 2001:db8::1 or ip.src in [::1, fe80::/10, ::ffff:192.0.2.1]`, `ip.addr == "2001:db8::1" or ip.src in ["::1", "fe80::/10", "::ffff:192.0.2.1"]`},
+		{`ip.dst==2001:DB8:0:0:0:0:0:1&&port==5060`, `ip.dst=="2001:DB8:0:0:0:0:0:1"&&port==5060`},
+		{`00:11:22:33:44:55:66:77`, `hex("00:11:22:33:44:55:66:77")`}, // a byte string first
+		{`aa:bb:cc:dd:ee:ff:00:11`, `"aa:bb:cc:dd:ee:ff:00:11"`},
+		{`x ? a:b`, `x ? a:b`},
+		{`ip.src == fe80::1g`, `ip.src == fe80::1g`},
+		{`sip.call_id contains "2001:db8::1"`, `sip.call_id contains "2001:db8::1"`},
 		{"\"unterminated 00:11", "\"unterminated 00:11"},
 	}
 	for _, tt := range tests {
@@ -26,6 +33,7 @@ func TestTranslate(t *testing.T) {
 func TestWiresharkSpelling(t *testing.T) {
 	inv := sipMessage(t, invite, "10.1.2.3:5060", "192.0.2.7:5060")
 	resp := sipMessage(t, busy, "192.0.2.7:5060", "10.1.2.3:5060")
+	inv6 := sipMessage(t, invite, "[2001:db8:5::10]:5060", "[fe80::21a:a0ff:fe07:32e0]:5060")
 	q := dnsMessage(t, srvQuery)
 	tests := []struct {
 		expr string
@@ -36,6 +44,9 @@ func TestWiresharkSpelling(t *testing.T) {
 		{`sip.Status-Code == 486 && sip.Call-ID == "call-1@10.1.2.3"`, resp, true},
 		{`sip.User-Agent contains "Phone" and ip.src == 10.0.0.0/8 and ip.dst == 192.0.2.7`, inv, true},
 		{`ip.addr == 192.0.2.0/24 and !(tcp.port == 5061)`, resp, true},
+		{`ip.src == 2001:db8:5::10 && ip.dst == fe80::/10`, inv6, true},
+		{`ip.src in [2001:db8:5::/48, 10.0.0.0/8] and ip.dst == FE80::21A:A0FF:FE07:32E0`, inv6, true},
+		{`ip.addr == ::1 or ip.addr == 2001:db8::/32`, resp, false},
 	}
 	for _, tt := range tests {
 		f, err := Compile(tt.expr)
@@ -53,8 +64,10 @@ func TestWiresharkSpelling(t *testing.T) {
 	if !ok || fe.Column() != 24 || fe.Msg != `unknown field "sip.Statuss-Code" (did you mean "sip.status"?)` {
 		t.Errorf("error %v", err)
 	}
-	_, err = Compile(`ip.src == 10.0.0.0/40`)
-	if fe, ok := err.(*Error); !ok || fe.Column() != 11 {
-		t.Errorf("error %v", err)
+	for _, expr := range []string{`ip.src == 10.0.0.0/40`, `ip.src == fe80::/129`} {
+		_, err = Compile(expr)
+		if fe, ok := err.(*Error); !ok || fe.Column() != 11 {
+			t.Errorf("%s: error %v", expr, err)
+		}
 	}
 }
