@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,4 +289,78 @@ func FuzzParseSDP(f *testing.F) {
 
 func sameHeader(a, b Header) bool {
 	return bytes.Equal(a.Name, b.Name) && bytes.Equal(a.Value, b.Value)
+}
+
+// FuzzCopyTo: a message copied with CopyTo reads the same as the original after the buffer the
+// original was parsed from is overwritten, whichever way it was parsed and whichever accessors had
+// already run (the lazily parsed From, To and Via, the lazily listed headers).
+func FuzzCopyTo(f *testing.F) {
+	seedSIP(f)
+	var orig, dst Message
+	var buf []byte
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, mode := range []struct {
+			name  string
+			parse func([]byte, *Message) error
+			touch bool
+		}{{"Parse", Parse, false}, {"ParseUnchecked", ParseUnchecked, false}, {"ParseUnchecked, read", ParseUnchecked, true}} {
+			var want Message
+			if mode.parse(data, &want) != nil {
+				return
+			}
+			work := bytes.Clone(data)
+			if mode.parse(work, &orig) != nil {
+				t.Fatal("parses once, not twice")
+			}
+			if mode.touch {
+				for _, m := range []*Message{&want, &orig} {
+					_, _, _, _ = m.FromAddr(), m.ToAddr(), m.TopVia(), m.Headers()
+				}
+			}
+			buf = orig.CopyTo(&dst, append(buf[:0], "before"...))
+			for i := range work {
+				work[i] = 'X' // the capture buffer is reused
+			}
+			if !within(dst.Raw, buf) {
+				t.Fatalf("%s: Raw is not in the buffer", mode.name)
+			}
+			if err := sameMessage(&want, &dst); err != "" {
+				t.Fatalf("%s: copy differs: %s", mode.name, err)
+			}
+		}
+	})
+}
+
+// sameMessage compares what a Message exposes; it returns what differs, or "".
+func sameMessage(a, b *Message) string {
+	type field struct {
+		name string
+		a, b []byte
+	}
+	fields := []field{
+		{"raw", a.Raw, b.Raw}, {"method", a.Method, b.Method}, {"request URI", a.RequestURI, b.RequestURI},
+		{"version", a.Version, b.Version}, {"reason", a.Reason, b.Reason}, {"body", a.Body, b.Body},
+		{"Call-ID", a.CallID, b.CallID}, {"From", a.From, b.From}, {"To", a.To, b.To}, {"CSeq method", a.CSeqMethod, b.CSeqMethod},
+		{"Via", a.Via, b.Via}, {"Content-Type", a.ContentType, b.ContentType}, {"User-Agent", a.UserAgent, b.UserAgent},
+		{"From tag", a.FromTag(), b.FromTag()}, {"To tag", a.ToTag(), b.ToTag()}, {"From user", a.FromUser(), b.FromUser()},
+		{"To user", a.ToUser(), b.ToUser()}, {"branch", a.Branch(), b.Branch()},
+		{"From display", a.FromAddr().Display, b.FromAddr().Display}, {"From params", a.FromAddr().Params, b.FromAddr().Params},
+		{"To URI", a.ToAddr().URI, b.ToAddr().URI}, {"Via host", a.TopVia().Host, b.TopVia().Host},
+		{"Via params", a.TopVia().Params, b.TopVia().Params}, {"SDP", a.SDPBody(), b.SDPBody()},
+		{"X-Unknown", a.Header("X-Unknown"), b.Header("X-Unknown")},
+	}
+	for _, f := range fields {
+		if !bytes.Equal(f.a, f.b) || (f.a == nil) != (f.b == nil) {
+			return fmt.Sprintf("%s: %q, copy %q", f.name, f.a, f.b)
+		}
+	}
+	if a.IsRequest != b.IsRequest || a.StatusCode != b.StatusCode || a.CSeq != b.CSeq || a.ContentLength != b.ContentLength ||
+		(a.Invalid == nil) != (b.Invalid == nil) {
+		return fmt.Sprintf("start line, CSeq, Content-Length or validity: %v %d %d %d %v; copy %v %d %d %d %v",
+			a.IsRequest, a.StatusCode, a.CSeq, a.ContentLength, a.Invalid, b.IsRequest, b.StatusCode, b.CSeq, b.ContentLength, b.Invalid)
+	}
+	if !slices.EqualFunc(a.Headers(), b.Headers(), sameHeader) {
+		return fmt.Sprintf("headers %q, copy %q", a.Headers(), b.Headers())
+	}
+	return ""
 }

@@ -141,23 +141,32 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 	// The correlator tells capture duplicates from retransmissions itself, from what it keeps of
 	// each leg: the decoder's hash of every payload is not needed. Grammar problems are not shown
 	// by this command, so they are not looked for, unless a filter may ask (sip.invalid).
-	d := decode.NewDecoder(func(m *decode.Message) {
-		if cm != nil {
-			cm.Message(m)
+	dopts := decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil, OtherUDP: corr.RTP}
+	var stats decode.Stats
+	var runErr error
+	if cm == nil && usePipe() {
+		stats, runErr = decodePiped(ctx, caps, dopts, func(m *decode.Message) { emit(corr.Add(m)) }, corr.RTP)
+	} else {
+		// A filter reads whole messages (payload contains ...): they are used where decoded.
+		d := decode.NewDecoder(func(m *decode.Message) {
+			if cm != nil {
+				cm.Message(m)
+			}
+			emit(corr.Add(m))
+		}, dopts)
+		d.Stats.Inputs = len(caps)
+		runErr = decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
+			d.Frame(fr)
+			return nil
+		})
+		for _, c := range caps {
+			if warn := c.Warning(); warn != nil {
+				d.Stats.Warnings = append(d.Stats.Warnings, warn)
+			}
 		}
-		emit(corr.Add(m))
-	}, decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil, OtherUDP: corr.RTP})
-	d.Stats.Inputs = len(caps)
-	runErr := decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
-		d.Frame(fr)
-		return nil
-	})
-	for _, c := range caps {
-		if warn := c.Warning(); warn != nil {
-			d.Stats.Warnings = append(d.Stats.Warnings, warn)
-		}
+		d.Finish()
+		stats = d.Stats
 	}
-	d.Finish()
 	emit(corr.Flush())
 	w.flush()
 	if err := out.Flush(); err != nil {
@@ -168,7 +177,7 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 	}
 	st := corr.Stats()
 	if !opts.Quiet {
-		writeSummary(f.Stderr, &d.Stats)
+		writeSummary(f.Stderr, &stats)
 		filtered := ""
 		if flt != nil {
 			filtered = fmt.Sprintf(", %d shown", shown)

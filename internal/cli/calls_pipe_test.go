@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sigtrace/sigtrace/decode"
+	"github.com/sigtrace/sigtrace/internal/corpus"
+	"github.com/sigtrace/sigtrace/samples/synth"
+)
+
+// TestDecodePipedSameAsDecoder: the piped decoder hands over what the decoder gives in place, in
+// the same order and with the same bytes (SIP messages and other UDP payloads alike), across
+// many batches, while the capture buffer it reads from is reused; its statistics are the same.
+func TestDecodePipedSameAsDecoder(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "gen.pcap")
+	f, err := os.Create(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 40,000 SIP messages and 10,000 RTP packets: some eighty batches.
+	if _, err := synth.Generate(synth.Config{Calls: 3000, Seed: 5, RTPShare: 0.10}, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	files := map[string]func(t *testing.T) string{"generated": func(*testing.T) string { return gen }}
+	for _, rel := range []string{"class45/class45.pcapng", "class45/class45-hep-feed.pcap",
+		"third_party/sipnab/SIP_DTMF2.cap", "third_party/sngrep/ipv6frag.pcap"} {
+		files[rel] = func(t *testing.T) string { return corpus.Path(t, rel) }
+	}
+	for name, path := range files {
+		t.Run(name, func(t *testing.T) {
+			file := path(t)
+			var want, got []string
+			opts := decode.Options{DedupWindow: -1, UncheckedSIP: true, OtherUDP: func(m *decode.Message, p []byte) {
+				want = append(want, pipeRecord(m, p))
+			}}
+			d := decode.NewDecoder(func(m *decode.Message) {
+				if m.Protocol == decode.ProtoSIP && m.SIP != nil {
+					want = append(want, pipeRecord(m, nil))
+				}
+			}, opts)
+			caps := openForTest(t, file)
+			d.Stats.Inputs = 1
+			if err := decode.EachFrame(context.Background(), caps, func(_ int, fr *decode.Frame) error { d.Frame(fr); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			d.Finish()
+
+			stats, err := decodePiped(context.Background(), openForTest(t, file), opts,
+				func(m *decode.Message) { got = append(got, pipeRecord(m, nil)) },
+				func(m *decode.Message, p []byte) { got = append(got, pipeRecord(m, p)) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "generated" && len(want) < 40*pipeBatchItems {
+				t.Fatalf("%d messages: too few to cross many batches", len(want))
+			}
+			if len(want) == 0 || len(got) != len(want) {
+				t.Fatalf("%d messages piped, %d decoded in place", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("message %d piped:\n%s\nin place:\n%s", i, got[i], want[i])
+				}
+			}
+			if fmt.Sprint(stats) != fmt.Sprint(d.Stats) {
+				t.Errorf("statistics piped %+v, in place %+v", stats, d.Stats)
+			}
+		})
+	}
+}
+
+// pipeRecord is what the correlator reads of a message (or of an RTP payload), as text.
+func pipeRecord(m *decode.Message, rtp []byte) string {
+	env := fmt.Sprintf("%s %d %s %s>%s %v dup=%v", m.Input, m.Frame, m.Time.Format("15:04:05.000000"), m.Src, m.Dst, m.Transport, m.Duplicate)
+	if rtp != nil {
+		return fmt.Sprintf("rtp %s %x", env, rtp)
+	}
+	s := m.SIP
+	return fmt.Sprintf("sip %s %q from-tag=%q to-tag=%q via=%q users=%q,%q headers=%d\n%s", env, s.CallID,
+		s.FromTag(), s.ToTag(), s.Branch(), s.FromUser(), s.ToUser(), len(s.Headers()), strings.ToValidUTF8(string(bytes.Clone(s.Raw)), "?"))
+}
+
+func openForTest(t *testing.T, file string) []*decode.Capture {
+	t.Helper()
+	c, err := decode.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return []*decode.Capture{c}
+}
