@@ -52,7 +52,7 @@ func TestDecodePipedSameAsDecoder(t *testing.T) {
 			}
 			d.Finish()
 
-			stats, err := decodePiped(context.Background(), openForTest(t, file), opts,
+			stats, err := decodePiped(context.Background(), openForTest(t, file), opts, true,
 				func(m *decode.Message) { got = append(got, pipeRecord(m, nil)) },
 				func(m *decode.Message, p []byte) { got = append(got, pipeRecord(m, p)) })
 			if err != nil {
@@ -83,8 +83,9 @@ func pipeRecord(m *decode.Message, rtp []byte) string {
 		return fmt.Sprintf("rtp %s %x", env, rtp)
 	}
 	s := m.SIP
-	return fmt.Sprintf("sip %s %q from-tag=%q to-tag=%q via=%q users=%q,%q headers=%d\n%s", env, s.CallID,
-		s.FromTag(), s.ToTag(), s.Branch(), s.FromUser(), s.ToUser(), len(s.Headers()), strings.ToValidUTF8(string(bytes.Clone(s.Raw)), "?"))
+	return fmt.Sprintf("sip %s %q from-tag=%q to-tag=%q via=%q users=%q,%q headers=%d payload=%x\n%s", env, s.CallID,
+		s.FromTag(), s.ToTag(), s.Branch(), s.FromUser(), s.ToUser(), len(s.Headers()), m.Payload,
+		strings.ToValidUTF8(string(bytes.Clone(s.Raw)), "?"))
 }
 
 func openForTest(t *testing.T, file string) []*decode.Capture {
@@ -95,4 +96,44 @@ func openForTest(t *testing.T, file string) []*decode.Capture {
 	}
 	t.Cleanup(func() { c.Close() })
 	return []*decode.Capture{c}
+}
+
+// TestCallsJobs2: calls with --jobs 2 writes what --jobs 1 writes, with and without a filter, and
+// on every file of the class-4/class-5 sample and a generated capture.
+func TestCallsJobs2(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "gen.pcap")
+	f, err := os.Create(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Generate(synth.Config{Calls: 1500, Seed: 9, RTPShare: 0.10}, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cases := map[string]func(t *testing.T) []string{
+		"generated": func(*testing.T) []string { return []string{"-o", "json", gen} },
+		"generated, filtered": func(*testing.T) []string {
+			return []string{"-o", "csv", "--filter", `sip.status == 486 or payload contains "telephone-event"`, gen}
+		},
+		"class45": func(t *testing.T) []string {
+			return []string{"-o", "json", corpus.Path(t, "class45/class45.pcapng"), corpus.Path(t, "class45/class45-hep-feed.pcap")}
+		},
+		"RTP digits": func(t *testing.T) []string {
+			return []string{"-o", "json", corpus.Path(t, "third_party/sipnab/SIP_DTMF2.cap")}
+		},
+	}
+	for name, argsOf := range cases {
+		t.Run(name, func(t *testing.T) {
+			args := argsOf(t)
+			one, errOne, code1 := runCLI(t, append([]string{"calls", "-j", "1"}, args...)...)
+			two, errTwo, code2 := runCLI(t, append([]string{"calls", "--jobs", "2"}, args...)...)
+			if code1 != 0 || code2 != 0 || one != two || errOne != errTwo || strings.Count(one, "\n") < 2 {
+				t.Errorf("--jobs 1 exit %d, %d lines; --jobs 2 exit %d, %d lines; stderr:\n%s\n%s",
+					code1, strings.Count(one, "\n"), code2, strings.Count(two, "\n"), errOne, errTwo)
+			}
+		})
+	}
+	if _, errOut, code := runCLI(t, "calls", "-j", "3", gen); code != 2 || !strings.Contains(errOut, "--jobs must be 1 or 2") {
+		t.Errorf("-j 3: exit %d, %q", code, errOut)
+	}
 }
