@@ -183,6 +183,15 @@ func lookupHeader[T ~string | ~[]byte](name T) hdrID {
 	return hUnknown
 }
 
+// fieldInitial marks the first letters of the headers fieldHeader knows (long and compact forms,
+// either case): a header line starting otherwise is none of them.
+var fieldInitial = func() (t [256]bool) {
+	for _, c := range "tvfciulTVFCIUL" {
+		t[c] = true
+	}
+	return t
+}()
+
 // fieldHeader classifies only the headers that fill Message fields (Call-ID, From, To, Via, CSeq,
 // Content-Type, Content-Length, User-Agent, and their compact forms); every other is hUnknown.
 // ParseUnchecked reads nothing else, so it need not tell the others apart.

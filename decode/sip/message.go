@@ -146,7 +146,9 @@ const (
 // scanHeaders reads header lines from data[p:] up to the empty line. It returns where the body
 // starts and whether the empty line was found.
 func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ended bool) {
-	cur := -1 // the header being read: index into data of its name, -1 when none
+	// cur is the header being read: the index into data of its name; -1 when none, -2 when one
+	// ParseUnchecked skips (its continuation lines are skipped with it).
+	cur := -1
 	var nameEnd, valStart, valEnd int
 	for p < len(data) {
 		line, next := nextLine(data, p)
@@ -158,7 +160,7 @@ func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ende
 		if isWSP(line[0]) {
 			if cur >= 0 {
 				valEnd = p + len(line)
-			} else if mode != scanCollect {
+			} else if cur == -1 && mode != scanCollect {
 				m.invalid(ErrBadHeader, "continuation line without a header", line)
 			}
 			p = next
@@ -166,7 +168,14 @@ func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ende
 		}
 		if cur >= 0 {
 			m.header(mode, data[cur:nameEnd], data[valStart:valEnd])
-			cur = -1
+		}
+		cur = -1
+		if mode == scanUnchecked && !fieldInitial[line[0]] {
+			// Not a header ParseUnchecked reads (Max-Forwards, Allow, Route, P-*, X-*...): its
+			// colon is not even looked for.
+			cur = -2
+			p = next
+			continue
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {

@@ -457,3 +457,29 @@ func BenchmarkParseGenerated(b *testing.B) {
 		})
 	}
 }
+
+// TestFieldInitial: every header ParseUnchecked reads, in its long or compact form and either
+// case, starts with a letter fieldInitial lets through (a line starting otherwise is skipped).
+func TestFieldInitial(t *testing.T) {
+	n := 0
+	for id := hdrID(1); id < numHdr; id++ {
+		forms := []string{hdrInfo[id].name}
+		if c := hdrInfo[id].compact; c != 0 {
+			forms = append(forms, string(c))
+		}
+		for _, form := range forms {
+			for _, name := range []string{strings.ToLower(form), strings.ToUpper(form)} {
+				if fieldHeader([]byte(name)) == hUnknown {
+					continue
+				}
+				n++
+				if !fieldInitial[name[0]] {
+					t.Errorf("%s is read by ParseUnchecked but its line would be skipped", name)
+				}
+			}
+		}
+	}
+	if n != 28 { // 8 headers, 6 with compact forms, in two cases
+		t.Errorf("%d spellings read by ParseUnchecked", n)
+	}
+}
