@@ -21,7 +21,17 @@ func translate(src string) (string, []edit) {
 	var out []rune
 	var edits []edit
 	identChar := func(c rune) bool { return c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c) }
-	for i := 0; i < len(r); {
+	i := 0
+	// wrap copies r[i:j] between before and after, recording what it added, and moves on to j.
+	wrap := func(j int, before, after string) {
+		edits = append(edits, edit{at: len(out), grow: len(before)})
+		out = append(out, []rune(before)...)
+		out = append(out, r[i:j]...)
+		out = append(out, []rune(after)...)
+		edits = append(edits, edit{at: len(out) - len(after), grow: len(after)})
+		i = j
+	}
+	for i < len(r) {
 		c := r[i]
 		// A byte string (33:67:70) or a bare IPv6 address or prefix (2001:db8::1, ::1, fe80::/10,
 		// ::ffff:192.0.2.1), tried before names because an address may start with a letter. A
@@ -29,21 +39,11 @@ func translate(src string) (string, []edit) {
 		// spelling that is both (00:11:22:33:44:55:66:77) is a byte string.
 		if (isHex(c) || c == ':') && (i == 0 || !identChar(r[i-1]) && r[i-1] != '.') {
 			if j := byteString(r, i); j > 0 && c <= '9' && (j == len(r) || !identChar(r[j]) && r[j] != ':') {
-				edits = append(edits, edit{at: len(out), grow: 5})
-				out = append(out, []rune(`hex("`)...)
-				out = append(out, r[i:j]...)
-				out = append(out, '"', ')')
-				edits = append(edits, edit{at: len(out) - 2, grow: 2})
-				i = j
+				wrap(j, `hex("`, `")`)
 				continue
 			}
 			if j := ipv6(r, i); j > 0 && (j == len(r) || !identChar(r[j])) {
-				edits = append(edits, edit{at: len(out), grow: 1})
-				out = append(out, '"')
-				out = append(out, r[i:j]...)
-				out = append(out, '"')
-				edits = append(edits, edit{at: len(out) - 1, grow: 1})
-				i = j
+				wrap(j, `"`, `"`)
 				continue
 			}
 		}
@@ -88,12 +88,7 @@ func translate(src string) (string, []edit) {
 			continue
 		case isHex(c):
 			if j := ipv4(r, i); j > 0 && (j == len(r) || !identChar(r[j]) && r[j] != '.' && r[j] != ':') {
-				edits = append(edits, edit{at: len(out), grow: 1})
-				out = append(out, '"')
-				out = append(out, r[i:j]...)
-				out = append(out, '"')
-				edits = append(edits, edit{at: len(out) - 1, grow: 1})
-				i = j
+				wrap(j, `"`, `"`)
 				continue
 			}
 		}

@@ -159,17 +159,7 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 		stats, runErr = decodePiped(ctx, caps, dopts, cm != nil, add, corr.RTP)
 	} else {
 		d := decode.NewDecoder(add, dopts)
-		d.Stats.Inputs = len(caps)
-		runErr = decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
-			d.Frame(fr)
-			return nil
-		})
-		for _, c := range caps {
-			if warn := c.Warning(); warn != nil {
-				d.Stats.Warnings = append(d.Stats.Warnings, warn)
-			}
-		}
-		d.Finish()
+		runErr = d.RunCaptures(ctx, caps)
 		stats = d.Stats
 	}
 	emit(corr.Flush())

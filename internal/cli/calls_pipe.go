@@ -85,17 +85,7 @@ func decodePiped(ctx context.Context, caps []*decode.Capture, opts decode.Option
 			b.data = m.SIP.CopyTo(&it.sip, b.data)
 			it.m.SIP = &it.sip
 		}, opts)
-		d.Stats.Inputs = len(caps)
-		runErr = decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
-			d.Frame(fr)
-			return nil
-		})
-		for _, c := range caps {
-			if warn := c.Warning(); warn != nil {
-				d.Stats.Warnings = append(d.Stats.Warnings, warn)
-			}
-		}
-		d.Finish()
+		runErr = d.RunCaptures(ctx, caps)
 		stats = d.Stats
 		if len(b.items) > 0 {
 			full <- b

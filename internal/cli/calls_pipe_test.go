@@ -4,30 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/internal/corpus"
-	"github.com/sigtrace/sigtrace/samples/synth"
 )
 
 // TestDecodePipedSameAsDecoder: the piped decoder hands over what the decoder gives in place, in
 // the same order and with the same bytes (SIP messages and other UDP payloads alike), across
 // many batches, while the capture buffer it reads from is reused; its statistics are the same.
 func TestDecodePipedSameAsDecoder(t *testing.T) {
-	gen := filepath.Join(t.TempDir(), "gen.pcap")
-	f, err := os.Create(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// About 40,000 SIP messages and 10,000 RTP packets: some eighty batches.
-	if _, err := synth.Generate(synth.Config{Calls: 3000, Seed: 5, RTPShare: 0.10}, f, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	gen, _ := generated(t, 3000)
 	files := map[string]func(t *testing.T) string{"generated": func(*testing.T) string { return gen }}
 	for _, rel := range []string{"class45/class45.pcapng", "class45/class45-hep-feed.pcap",
 		"third_party/sipnab/SIP_DTMF2.cap", "third_party/sngrep/ipv6frag.pcap"} {
@@ -101,15 +90,7 @@ func openForTest(t *testing.T, file string) []*decode.Capture {
 // TestCallsJobs2: calls with --jobs 2 writes what --jobs 1 writes, with and without a filter, and
 // on every file of the class-4/class-5 sample and a generated capture.
 func TestCallsJobs2(t *testing.T) {
-	gen := filepath.Join(t.TempDir(), "gen.pcap")
-	f, err := os.Create(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := synth.Generate(synth.Config{Calls: 1500, Seed: 9, RTPShare: 0.10}, f, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	gen, _ := generated(t, 1500)
 	cases := map[string]func(t *testing.T) []string{
 		"generated": func(*testing.T) []string { return []string{"-o", "json", gen} },
 		"generated, filtered": func(*testing.T) []string {
