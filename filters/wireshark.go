@@ -33,12 +33,13 @@ func translate(src string) (string, []edit) {
 	}
 	for i < len(r) {
 		c := r[i]
-		// A byte string (33:67:70) or a bare IPv6 address or prefix (2001:db8::1, ::1, fe80::/10,
-		// ::ffff:192.0.2.1), tried before names because an address may start with a letter. A
-		// byte string starts with a digit (ab:cd could be the branches of a ?: expression); a
-		// spelling that is both (00:11:22:33:44:55:66:77) is a byte string.
+		// A byte string (33:67:70, ab:cd:ef) or a bare IPv6 address or prefix (2001:db8::1, ::1,
+		// fe80::/10, ::ffff:192.0.2.1), tried before names because either may start with a letter.
+		// Two bytes starting with a letter (ab:cd) are left alone: they could be the branches of a
+		// ?: expression. A spelling that is both (aa:bb:cc:dd:ee:ff:00:11) is a byte string: the
+		// field it is compared with is not known here.
 		if (isHex(c) || c == ':') && (i == 0 || !identChar(r[i-1]) && r[i-1] != '.') {
-			if j := byteString(r, i); j > 0 && c <= '9' && (j == len(r) || !identChar(r[j]) && r[j] != ':') {
+			if j := byteString(r, i); j > 0 && (c <= '9' || j-i > len("ab:cd")) && (j == len(r) || !identChar(r[j]) && r[j] != ':') {
 				wrap(j, `hex("`, `")`)
 				continue
 			}

@@ -16,7 +16,8 @@ func TestTranslate(t *testing.T) {
 		{`ip.addr == 2001:db8::1 or ip.src in [::1, fe80::/10, ::ffff:192.0.2.1]`, `ip.addr == "2001:db8::1" or ip.src in ["::1", "fe80::/10", "::ffff:192.0.2.1"]`},
 		{`ip.dst==2001:DB8:0:0:0:0:0:1&&port==5060`, `ip.dst=="2001:DB8:0:0:0:0:0:1"&&port==5060`},
 		{`00:11:22:33:44:55:66:77`, `hex("00:11:22:33:44:55:66:77")`}, // a byte string first
-		{`aa:bb:cc:dd:ee:ff:00:11`, `"aa:bb:cc:dd:ee:ff:00:11"`},
+		{`aa:bb:cc:dd:ee:ff:00:11`, `hex("aa:bb:cc:dd:ee:ff:00:11")`},
+		{`payload contains ab:cd:ef`, `payload contains hex("ab:cd:ef")`},
 		{`x ? a:b`, `x ? a:b`},
 		{`ip.src == fe80::1g`, `ip.src == fe80::1g`},
 		{`sip.call_id contains "2001:db8::1"`, `sip.call_id contains "2001:db8::1"`},

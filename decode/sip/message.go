@@ -74,9 +74,11 @@ func Parse(data []byte, m *Message) error { return m.parse(data, true) }
 
 // ParseUnchecked reads a message as Parse does but skips the grammar checks, for analyses that
 // never report them (call correlation): it costs a little over half as much. m.Invalid then reports
-// only what reading comes across anyway: an unterminated header block, a header line without a
-// colon or a continuation line without a header, a body shorter than Content-Length, a CSeq or
-// Content-Length that cannot be read, a CSeq method other than the request's. From, To and the top
+// only what reading comes across anyway: an unterminated header block, a body shorter than
+// Content-Length, a CSeq or Content-Length that cannot be read, a CSeq method other than the
+// request's, and, among the lines that could start a header it reads (first letter one of those
+// headers' initials), a line without a colon or a continuation line without a header. Other
+// header lines are skipped unread. From, To and the top
 // Via are parsed, and the headers listed, when an accessor first asks for them, so the Message
 // must not be read from two goroutines at once.
 func ParseUnchecked(data []byte, m *Message) error { return m.parse(data, false) }

@@ -93,7 +93,7 @@ source, target, status, result, from_leg], evicted.
 	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", defaultMaxOpen, "most calls held open; beyond it the oldest is emitted early (evicted) with a warning")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", correlate.DefaultGrace, "capture time a call waits after its last message before it is emitted")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
-	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", 1, "cores to use: 2 decodes on one and correlates on the other (less wall time, more CPU time)")
+	cmd.Flags().IntVarP(&opts.Jobs, "jobs", "j", 1, "cores to use: 2 decodes on one and correlates on the other (usually less wall time, more CPU time)")
 	addFilterFlags(cmd, f, &opts.Filter)
 	return cmd
 }

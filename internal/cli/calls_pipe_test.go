@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sigtrace/sigtrace/decode/hep"
+	"github.com/sigtrace/sigtrace/hepfeed"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,7 +72,10 @@ func TestDecodePipedSameAsDecoder(t *testing.T) {
 
 // pipeRecord is what the correlator reads of a message (or of an RTP payload), as text.
 func pipeRecord(m *decode.Message, rtp []byte) string {
-	env := fmt.Sprintf("%s %d %s %s>%s %v dup=%v", m.Input, m.Frame, m.Time.Format("15:04:05.000000"), m.Src, m.Dst, m.Transport, m.Duplicate)
+	env := fmt.Sprintf("%s %d %v %s %s>%s %v dup=%v", m.Input, m.Frame, m.Frames, m.Time.Format("15:04:05.000000"), m.Src, m.Dst, m.Transport, m.Duplicate)
+	if m.HEP != nil {
+		env += fmt.Sprintf(" hep=%+v", *m.HEP)
+	}
 	if rtp != nil {
 		return fmt.Sprintf("rtp %s %x", env, rtp)
 	}
@@ -116,5 +124,77 @@ func TestCallsJobs2(t *testing.T) {
 	}
 	if _, errOut, code := runCLI(t, "calls", "-j", "3", gen); code != 2 || !strings.Contains(errOut, "--jobs must be 1 or 2") {
 		t.Errorf("-j 3: exit %d, %q", code, errOut)
+	}
+}
+
+// TestCallsJobs2HEPAgents: a HEP feed whose packets come from many capture agents (ids and node
+// names changing from packet to packet). Each piped message keeps its own agent, not that of a
+// packet the decoder read later; a filter on the agent selects the same calls with --jobs 2.
+func TestCallsJobs2HEPAgents(t *testing.T) {
+	inner, _ := generated(t, 300)
+	feed := filepath.Join(t.TempDir(), "hep.pcapng")
+	f, err := os.Create(feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := hepfeed.NewCaptureWriter(f, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dec hepfeed.Decapsulator
+	agent, collector := netip.MustParseAddrPort("192.0.2.200:40000"), netip.MustParseAddrPort("192.0.2.100:9060")
+	n := 0
+	d := decode.NewDecoder(func(m *decode.Message) {
+		if m.Protocol != decode.ProtoSIP {
+			return
+		}
+		n++
+		in := hep.Packet{Version: 3, IPProto: 17, Src: m.Src, Dst: m.Dst, Time: m.Time, ProtoType: hep.ProtoSIP,
+			CaptureID: uint32(1000 + n%7), NodeName: []byte(fmt.Sprintf("agent-%d", n%5)), Payload: m.SIP.Raw}
+		b, err := hep.AppendEncode(nil, &in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := hep.Packet{IPProto: 17, Src: agent, Dst: collector, Payload: b}
+		if err := w.WriteFrame(m.Time, dec.AppendIP(nil, &out)); err != nil {
+			t.Fatal(err)
+		}
+	}, decode.Options{})
+	if err := d.RunCaptures(context.Background(), openForTest(t, inner)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil || f.Close() != nil || n < 3000 {
+		t.Fatalf("%d messages written: %v", n, err)
+	}
+
+	var want, got []string
+	opts := decode.Options{DedupWindow: -1, UncheckedSIP: true}
+	d = decode.NewDecoder(func(m *decode.Message) {
+		if m.Protocol == decode.ProtoSIP {
+			want = append(want, pipeRecord(m, nil))
+		}
+	}, opts)
+	if err := d.RunCaptures(context.Background(), openForTest(t, feed)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decodePiped(context.Background(), openForTest(t, feed), opts, true,
+		func(m *decode.Message) { got = append(got, pipeRecord(m, nil)) }, func(*decode.Message, []byte) {}); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != n || len(got) != n {
+		t.Fatalf("%d messages written, %d decoded in place, %d piped", n, len(want), len(got))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("message %d piped:\n%s\nin place:\n%s", i, got[i], want[i])
+		}
+	}
+	for _, flt := range []string{`hep.capture_id == 1003`, `hep.node == "agent-2" and sip.method == "BYE"`} {
+		one, _, code1 := runCLI(t, "calls", "-q", "-o", "json", "--filter", flt, feed)
+		two, _, code2 := runCLI(t, "calls", "-q", "-o", "json", "-j", "2", "--filter", flt, feed)
+		if code1 != 0 || code2 != 0 || one != two || strings.Count(one, "\n") < 10 {
+			t.Errorf("%s: --jobs 1 exit %d, %d calls; --jobs 2 exit %d, %d calls", flt, code1, strings.Count(one, "\n"),
+				code2, strings.Count(two, "\n"))
+		}
 	}
 }
