@@ -143,10 +143,7 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 			corr.Release(call)
 		}
 	}
-	// The correlator tells capture duplicates from retransmissions itself, from what it keeps of
-	// each leg: the decoder's hash of every payload is not needed. Grammar problems are not shown
-	// by this command, so they are not looked for, unless a filter may ask (sip.invalid).
-	dopts := decode.Options{DedupWindow: -1, UncheckedSIP: cm == nil, OtherUDP: corr.RTP}
+	dopts := callsDecodeOptions(corr, cm != nil)
 	add := func(m *decode.Message) {
 		if cm != nil {
 			cm.Message(m)
@@ -184,6 +181,19 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 		fmt.Fprintf(f.Stderr, "sigtrace: warning: %d calls evicted before they ended (more than --max-open %d open at once)\n", st.Evicted, opts.MaxOpen)
 	}
 	return nil
+}
+
+// callsDecodeOptions is how messages are decoded for the call correlator (calls, and the passes
+// of flow and export that find calls): the correlator tells capture duplicates from
+// retransmissions itself, from what it keeps of each leg, so the decoder's hash of every payload
+// is not needed; grammar problems are not looked for unless checked is set (a filter may ask for
+// sip.invalid). RTP goes to corr when it is given.
+func callsDecodeOptions(corr *correlate.Calls, checked bool) decode.Options {
+	opts := decode.Options{DedupWindow: -1, UncheckedSIP: !checked}
+	if corr != nil {
+		opts.OtherUDP = corr.RTP
+	}
+	return opts
 }
 
 // callWriter renders call records in one of the output formats.

@@ -115,7 +115,7 @@ func exportRun(cmd *cobra.Command, f *Factory, opts *ExportOptions) error {
 	}
 	sel := newSelection()
 	corr := correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic})
-	if _, err := decodePass(ctx, in, sel, func(m *decode.Message) { take(corr.Add(m)) }); err != nil {
+	if _, err := decodePass(ctx, in, sel, callsDecodeOptions(nil, false), func(m *decode.Message) { take(corr.Add(m)) }); err != nil {
 		return err
 	}
 	take(corr.Flush())
@@ -133,7 +133,8 @@ func exportRun(cmd *cobra.Command, f *Factory, opts *ExportOptions) error {
 	media := mediaSet{}
 	var first, last time.Time
 	var sdp sip.SDP
-	if _, err := decodePass(ctx, in, sel, func(m *decode.Message) {
+	// Only Call-IDs and SDP are read: the grammar need not be checked.
+	if _, err := decodePass(ctx, in, sel, decode.Options{UncheckedSIP: true}, func(m *decode.Message) {
 		if m.Protocol != decode.ProtoSIP || !legs[string(m.SIP.CallID)] {
 			return
 		}

@@ -354,14 +354,15 @@ func (s *selection) addMessage(m *decode.Message) {
 	s.add(m.Input, m.Frame)
 }
 
-// decodePass decodes the inputs once, calling handle for each message. It records the link types.
-func decodePass(ctx context.Context, in *inputs, sel *selection, handle decode.Handler) (*decode.Stats, error) {
+// decodePass decodes the inputs once with opts, calling handle for each message. It records the
+// link types.
+func decodePass(ctx context.Context, in *inputs, sel *selection, opts decode.Options, handle decode.Handler) (*decode.Stats, error) {
 	caps, err := in.open()
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll(caps)
-	d := decode.NewDecoder(handle, decode.Options{})
+	d := decode.NewDecoder(handle, opts)
 	d.Stats.Inputs = len(caps)
 	err = decode.EachFrame(ctx, caps, func(_ int, fr *decode.Frame) error {
 		sel.linkTypes[fr.LinkType] = true
@@ -381,7 +382,7 @@ func decodePass(ctx context.Context, in *inputs, sel *selection, handle decode.H
 // dialog: a second decoding pass then finds the other messages of the keys the first one chose.
 func selectMessages(ctx context.Context, in *inputs, flt *filters.Filter, scope string, sel *selection) (*decode.Stats, error) {
 	if scope == filters.ScopeMessage || scope == "" {
-		return decodePass(ctx, in, sel, func(m *decode.Message) {
+		return decodePass(ctx, in, sel, decode.Options{}, func(m *decode.Message) {
 			if flt.MatchMessage(m) {
 				sel.addMessage(m)
 			}
@@ -390,7 +391,7 @@ func selectMessages(ctx context.Context, in *inputs, flt *filters.Filter, scope 
 	seed := maphash.MakeSeed()
 	keys := map[uint64]bool{}
 	var kb []byte
-	stats, err := decodePass(ctx, in, sel, func(m *decode.Message) {
+	stats, err := decodePass(ctx, in, sel, decode.Options{}, func(m *decode.Message) {
 		if flt.MatchMessage(m) {
 			kb = scopeKey(kb[:0], m, scope)
 			keys[maphash.Bytes(seed, kb)] = true
@@ -399,7 +400,7 @@ func selectMessages(ctx context.Context, in *inputs, flt *filters.Filter, scope 
 	if err != nil {
 		return nil, err
 	}
-	_, err = decodePass(ctx, in, sel, func(m *decode.Message) {
+	_, err = decodePass(ctx, in, sel, decode.Options{}, func(m *decode.Message) {
 		kb = scopeKey(kb[:0], m, scope)
 		if keys[maphash.Bytes(seed, kb)] {
 			sel.addMessage(m)

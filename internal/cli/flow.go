@@ -271,7 +271,7 @@ func flowFindCalls(ctx context.Context, f *Factory, srcs []flowSource, opts *Flo
 		}
 	}
 	corr := correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic, MaxOpen: flowMaxOpen})
-	dec := decode.NewDecoder(func(m *decode.Message) { take(corr.Add(m), m.Time) }, decode.Options{OtherUDP: corr.RTP})
+	dec := decode.NewDecoder(func(m *decode.Message) { take(corr.Add(m), m.Time) }, callsDecodeOptions(corr, false))
 	warns, err := flowFrames(ctx, srcs, func(fr *decode.Frame) bool {
 		dec.Frame(fr)
 		return len(opts.Calls) == 0 || remaining > 0
@@ -355,7 +355,7 @@ func flowCollect(ctx context.Context, srcs []flowSource, legs map[string]bool, u
 		}
 		msgs = append(msgs, ladder.Message{Time: m.Time, Src: m.Src, Dst: m.Dst, Transport: m.Transport.String(),
 			Frame: m.Frame, Input: m.Input, Raw: bytes.Clone(m.SIP.Raw)})
-	}, decode.Options{})
+	}, decode.Options{UncheckedSIP: flt == nil}) // the ladder parses what it keeps again; a filter may ask for sip.invalid
 	_, err := flowFrames(ctx, srcs, func(fr *decode.Frame) bool {
 		if !until.IsZero() && fr.Time.After(until) {
 			return false
