@@ -22,15 +22,14 @@ func init() { register(NewCmdCalls) }
 
 // CallsOptions are the inputs of `sigtrace calls`.
 type CallsOptions struct {
-	Inputs     []string
-	Output     string
-	LegHeaders []string
-	Heuristic  bool
-	MaxOpen    int
-	Grace      time.Duration
-	Quiet      bool
-	Jobs       int
-	Filter     FilterOptions
+	Inputs []string
+	Output string
+	LinkOptions
+	MaxOpen int
+	Grace   time.Duration
+	Quiet   bool
+	Jobs    int
+	Filter  FilterOptions
 }
 
 // defaultMaxOpen bounds memory (a few KB per open call) on captures full of dialogs that never end.
@@ -88,8 +87,7 @@ source, target, status, result, from_leg], evicted.
 		},
 	}
 	addOutputFlag(cmd, &opts.Output, "table", "json", "csv")
-	cmd.Flags().StringArrayVar(&opts.LegHeaders, "leg-header", nil, "another header whose value is the parent leg's Call-ID (repeatable)")
-	cmd.Flags().BoolVar(&opts.Heuristic, "link-heuristic", false, "pair legs no header links by calling number, host and timing (marked heuristic)")
+	addLinkFlags(cmd.Flags(), &opts.LinkOptions, "")
 	cmd.Flags().IntVar(&opts.MaxOpen, "max-open", defaultMaxOpen, "most calls held open; beyond it the oldest is emitted early (evicted) with a warning")
 	cmd.Flags().DurationVar(&opts.Grace, "grace", correlate.DefaultGrace, "capture time a call waits after its last message before it is emitted")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
@@ -131,8 +129,9 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 	}
 	out := bufio.NewWriterSize(f.Stdout, 256<<10)
 	w := newCallWriter(out, opts.Output, f.StdoutIsTerminal)
-	corr := correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic,
-		Grace: opts.Grace, MaxOpen: opts.MaxOpen})
+	co := opts.callOptions()
+	co.Grace, co.MaxOpen = opts.Grace, opts.MaxOpen
+	corr := correlate.NewCalls(co)
 	shown := 0
 	emit := func(calls []*correlate.Call) {
 		for _, call := range calls {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/filters"
 	"github.com/sigtrace/sigtrace/internal/check"
@@ -21,15 +20,14 @@ func init() { register(NewCmdCheck) }
 
 // CheckOptions are the inputs of `sigtrace check`.
 type CheckOptions struct {
-	Inputs      []string
-	Rules       []string
-	Presets     []string
-	JUnit       string
-	JSON        bool
-	Format      string
-	Merge       bool
-	LegHeaders  []string
-	Heuristic   bool
+	Inputs  []string
+	Rules   []string
+	Presets []string
+	JUnit   string
+	JSON    bool
+	Format  string
+	Merge   bool
+	LinkOptions
 	MaxEvidence int
 }
 
@@ -58,8 +56,7 @@ func NewCmdCheck(f *Factory) *cobra.Command {
 	fl.BoolVar(&opts.JSON, "json", false, "write the report as JSON (same as --format json)")
 	fl.StringVar(&opts.Format, "format", "text", "report format: "+strings.Join(checkFormats, "|"))
 	fl.BoolVar(&opts.Merge, "merge", false, "check the files as one capture, merged by time (several interfaces of one test)")
-	fl.StringArrayVar(&opts.LegHeaders, "leg-header", nil, "another header whose value is the parent leg's Call-ID (repeatable), as in sigtrace calls")
-	fl.BoolVar(&opts.Heuristic, "link-heuristic", false, "pair legs no header links by calling number, host and timing, as in sigtrace calls")
+	addLinkFlags(fl, &opts.LinkOptions, "")
 	fl.IntVar(&opts.MaxEvidence, "evidence", check.DefaultMaxEvidence, "offending items listed per failed rule")
 	_ = cmd.RegisterFlagCompletionFunc("preset", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return check.PresetNames(), cobra.ShellCompDirectiveNoFileComp
@@ -198,8 +195,10 @@ func checkRun(ctx context.Context, f *Factory, opts *CheckOptions) error {
 	if err != nil {
 		return err
 	}
+	co := opts.callOptions()
+	co.MaxOpen = defaultMaxOpen
 	copts := check.Options{
-		Calls:       correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic, MaxOpen: defaultMaxOpen},
+		Calls:       co,
 		MaxEvidence: opts.MaxEvidence,
 	}
 	report := &check.Report{}

@@ -20,14 +20,13 @@ func init() { register(NewCmdExport) }
 
 // ExportOptions are the inputs of `sigtrace export`.
 type ExportOptions struct {
-	Inputs     []string
-	Calls      []string
-	Write      string
-	RTP        bool
-	PcapNG     bool
-	LegHeaders []string
-	Heuristic  bool
-	Quiet      bool
+	Inputs []string
+	Calls  []string
+	Write  string
+	RTP    bool
+	PcapNG bool
+	LinkOptions
+	Quiet bool
 }
 
 // rtpMargin is how long before a call's first and after its last SIP message --rtp still takes
@@ -66,8 +65,7 @@ legs as they do for sigtrace calls.`,
 	fl.StringVarP(&opts.Write, "write", "w", "", "capture file to write (- for standard output)")
 	fl.BoolVar(&opts.RTP, "rtp", false, "also write the RTP and RTCP streams the call's SDP negotiated")
 	fl.BoolVar(&opts.PcapNG, "pcapng", false, "write pcapng even when pcap would do")
-	fl.StringArrayVar(&opts.LegHeaders, "leg-header", nil, "another header whose value is the parent leg's Call-ID (repeatable)")
-	fl.BoolVar(&opts.Heuristic, "link-heuristic", false, "pair legs no header links by calling number, host and timing")
+	addLinkFlags(fl, &opts.LinkOptions, "")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on stderr")
 	return cmd
 }
@@ -114,7 +112,7 @@ func exportRun(cmd *cobra.Command, f *Factory, opts *ExportOptions) error {
 		}
 	}
 	sel := newSelection()
-	corr := correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic})
+	corr := correlate.NewCalls(opts.callOptions())
 	if _, err := decodePass(ctx, in, sel, callsDecodeOptions(nil, false), func(m *decode.Message) { take(corr.Add(m)) }); err != nil {
 		return err
 	}

@@ -25,11 +25,10 @@ func init() { register(NewCmdFlow) }
 
 // FlowOptions are the inputs of `sigtrace flow`.
 type FlowOptions struct {
-	Inputs     []string
-	Calls      []string
-	Output     string
-	LegHeaders []string
-	Heuristic  bool
+	Inputs []string
+	Calls  []string
+	Output string
+	LinkOptions
 	// Filter keeps only the messages it matches in the drawing (the call is still found whole).
 	Filter FilterOptions
 }
@@ -81,8 +80,7 @@ as soon as the call is complete.`,
 	}
 	addOutputFlag(cmd, &opts.Output, "text", "html", "mermaid")
 	cmd.Flags().StringArrayVar(&opts.Calls, "call", nil, "Call-ID of any leg of the call to draw (repeatable)")
-	cmd.Flags().StringArrayVar(&opts.LegHeaders, "leg-header", nil, "another header whose value is the parent leg's Call-ID (repeatable)")
-	cmd.Flags().BoolVar(&opts.Heuristic, "link-heuristic", false, "pair legs no header links by calling number, host and timing (marked heuristic)")
+	addLinkFlags(cmd.Flags(), &opts.LinkOptions, "")
 	addFilterFlags(cmd, f, &opts.Filter)
 	return cmd
 }
@@ -270,7 +268,9 @@ func flowFindCalls(ctx context.Context, f *Factory, srcs []flowSource, opts *Flo
 			}
 		}
 	}
-	corr := correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic, MaxOpen: flowMaxOpen})
+	co := opts.callOptions()
+	co.MaxOpen = flowMaxOpen
+	corr := correlate.NewCalls(co)
 	dec := decode.NewDecoder(func(m *decode.Message) { take(corr.Add(m), m.Time) }, callsDecodeOptions(corr, false))
 	warns, err := flowFrames(ctx, srcs, func(fr *decode.Frame) bool {
 		dec.Frame(fr)

@@ -180,10 +180,9 @@ type HepListenOptions struct {
 	Duration   time.Duration
 	Quiet      bool
 	// For --mode calls, as in sigtrace calls.
-	LegHeaders []string
-	Heuristic  bool
-	MaxOpen    int
-	Grace      time.Duration
+	LinkOptions
+	MaxOpen int
+	Grace   time.Duration
 }
 
 // NewCmdHepListen builds `sigtrace hep listen`; runF replaces the run in tests when set.
@@ -234,8 +233,7 @@ capture and output are flushed and closed, and stderr gets a summary.`,
 	fl.IntVar(&opts.ReadBuffer, "rcvbuf", hepfeed.DefaultReadBuffer, "UDP receive buffer to ask for, in bytes")
 	fl.DurationVar(&opts.Duration, "duration", 0, "stop after this long (0: until SIGINT or SIGTERM)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no start-up line or summary on stderr")
-	fl.StringArrayVar(&opts.LegHeaders, "leg-header", nil, "--mode calls: another header naming the parent leg's Call-ID (repeatable)")
-	fl.BoolVar(&opts.Heuristic, "link-heuristic", false, "--mode calls: pair legs no header links by calling number, host and timing")
+	addLinkFlags(fl, &opts.LinkOptions, "--mode calls: ")
 	fl.IntVar(&opts.MaxOpen, "max-open", defaultMaxOpen, "--mode calls: most calls held open; beyond it the oldest is emitted early")
 	fl.DurationVar(&opts.Grace, "grace", correlate.DefaultGrace, "--mode calls: capture time a call waits after its last message")
 	return cmd
@@ -313,8 +311,9 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 	var corr *correlate.Calls
 	if opts.Mode == "calls" {
 		cw := newCallWriter(out, opts.Output, f.StdoutIsTerminal)
-		corr = correlate.NewCalls(correlate.CallOptions{LegHeaders: opts.LegHeaders, Heuristic: opts.Heuristic,
-			Grace: opts.Grace, MaxOpen: opts.MaxOpen})
+		co := opts.callOptions()
+		co.Grace, co.MaxOpen = opts.Grace, opts.MaxOpen
+		corr = correlate.NewCalls(co)
 		emit := func(calls []*correlate.Call) {
 			for _, call := range calls {
 				cw.write(call)

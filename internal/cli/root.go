@@ -16,7 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes. They are part of sigtrace's interface: scripts and CI pipelines rely on them.
@@ -167,6 +169,25 @@ func isCobraUsageError(err error) bool {
 		}
 	}
 	return false
+}
+
+// LinkOptions say how legs are linked into calls: --leg-header and --link-heuristic, which every
+// command that correlates calls has.
+type LinkOptions struct {
+	LegHeaders []string
+	Heuristic  bool
+}
+
+// addLinkFlags adds --leg-header and --link-heuristic; scope starts their help (hep listen has them
+// for one of its modes).
+func addLinkFlags(fl *pflag.FlagSet, o *LinkOptions, scope string) {
+	fl.StringArrayVar(&o.LegHeaders, "leg-header", nil, scope+"another header whose value is the parent leg's Call-ID (repeatable)")
+	fl.BoolVar(&o.Heuristic, "link-heuristic", false, scope+"pair legs no header links by calling number, host and timing (marked heuristic)")
+}
+
+// callOptions returns the correlator's options for these links, the others left at their defaults.
+func (o LinkOptions) callOptions() correlate.CallOptions {
+	return correlate.CallOptions{LegHeaders: o.LegHeaders, Heuristic: o.Heuristic}
 }
 
 // addOutputFlag adds -o/--output with the given allowed formats; the first is the default.
