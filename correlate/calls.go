@@ -306,8 +306,7 @@ type Calls struct {
 	waiting   map[string][]*legState // legs whose parent Call-ID has not been seen yet
 	shared    map[string]*legState   // Session-ID / icid-value: the first leg holding it
 	byNum     map[string][]*legState // calling number -> open legs (heuristic only)
-	rtp       map[rtpKey]rtpSink
-	rtpPorts  []uint16 // per UDP port, how many rtp entries use it: a cheap first test per frame
+	rtp       rtpIndex
 
 	openHead, openTail *callState // open calls, oldest first
 	open               int
@@ -351,8 +350,7 @@ func NewCalls(opts CallOptions) *Calls {
 		waiting:  make(map[string][]*legState),
 		shared:   make(map[string]*legState),
 		byNum:    make(map[string][]*legState),
-		rtp:      make(map[rtpKey]rtpSink),
-		rtpPorts: make([]uint16, 1<<16),
+		rtp:      newRTPIndex(),
 		tombs:    [2]*legState{{}, {}},
 	}
 	c.linkLens.add("Session-ID")

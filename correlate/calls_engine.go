@@ -331,8 +331,7 @@ func (c *Calls) forget(cs *callState) {
 			c.unindexNumber(l)
 		}
 		for _, a := range l.rtpAddrs {
-			delete(c.rtp, a)
-			c.rtpPorts[a.port]--
+			c.rtp.remove(a)
 		}
 		c.stats.Retransmissions += l.Retransmissions
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +76,7 @@ func FuzzCalls(f *testing.F) {
 		if st := c.Stats(); st.Calls != len(calls) || c.Open() != 0 {
 			t.Fatalf("%d calls emitted, stats say %d; %d still open", len(calls), st.Calls, c.Open())
 		}
-		if len(c.rtp) != 0 || slices.ContainsFunc(c.rtpPorts, func(n uint16) bool { return n != 0 }) {
+		if !c.rtp.empty() {
 			t.Fatalf("media addresses left after Flush: %v", c.rtp)
 		}
 		var b []byte

@@ -3,7 +3,6 @@ package correlate
 import (
 	"encoding/json"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -479,18 +478,18 @@ func TestRTPAddressTakenOver(t *testing.T) {
 		for _, call := range c.Add(m) {
 			emitted = append(emitted, call.CallID)
 		}
-		if i == 1 && c.rtp[media].leg != c.legs["second"] {
+		if s := c.rtp.sinks[media]; i == 1 && s.leg != c.legs["second"] {
 			t.Fatalf("the address is not the second call's")
 		}
 	}
 	if len(emitted) != 1 || emitted[0] != "second" {
 		t.Fatalf("emitted %v, want the second call", emitted)
 	}
-	if _, ok := c.rtp[media]; ok || c.rtpPorts[4000] != 0 {
+	if _, ok := c.rtp.sinks[media]; ok || c.rtp.ports[4000] != 0 {
 		t.Errorf("the address outlived the call that held it")
 	}
 	c.Flush()
-	if len(c.rtp) != 0 || slices.ContainsFunc(c.rtpPorts, func(n uint16) bool { return n != 0 }) {
+	if !c.rtp.empty() {
 		t.Errorf("media addresses left after Flush: %v", c.rtp)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/sigtrace/sigtrace/decode"
@@ -17,6 +18,45 @@ type rtpKey struct {
 }
 
 func keyOf(ap netip.AddrPort) rtpKey { return rtpKey{addr: ap.Addr().As16(), port: ap.Port()} }
+
+// rtpIndex holds the media addresses open legs announced, with how many there are per UDP port
+// and per payload type: the cheap first tests of every frame.
+type rtpIndex struct {
+	sinks map[rtpKey]rtpSink
+	ports []uint16
+	pts   [128]uint32
+}
+
+func newRTPIndex() rtpIndex {
+	return rtpIndex{sinks: make(map[rtpKey]rtpSink), ports: make([]uint16, 1<<16)}
+}
+
+// set makes s the sink of k; old is the sink it replaces (ok false when none).
+func (x *rtpIndex) set(k rtpKey, s rtpSink) (old rtpSink, ok bool) {
+	if old, ok = x.sinks[k]; ok {
+		x.pts[old.pt]--
+	} else {
+		x.ports[k.port]++
+	}
+	x.sinks[k] = s
+	x.pts[s.pt]++
+	return old, ok
+}
+
+// empty reports that no address is held and no count is left.
+func (x *rtpIndex) empty() bool {
+	return len(x.sinks) == 0 && !slices.ContainsFunc(x.ports, func(n uint16) bool { return n != 0 }) &&
+		x.pts == [128]uint32{}
+}
+
+// remove forgets k.
+func (x *rtpIndex) remove(k rtpKey) {
+	if s, ok := x.sinks[k]; ok {
+		delete(x.sinks, k)
+		x.ports[k.port]--
+		x.pts[s.pt]--
+	}
+}
 
 // rtpSink is a media address an open leg's SDP announced with telephone-event.
 type rtpSink struct {
@@ -45,14 +85,7 @@ func (c *Calls) watchRTP(l *legState, body []byte) {
 			return
 		}
 		k := rtpKey{addr: addr.Unmap().As16(), port: uint16(port)}
-		s, ok := c.rtp[k]
-		if ok && s.leg == l && s.pt == uint8(pt) {
-			return
-		}
-		if !ok {
-			c.rtpPorts[k.port]++
-		}
-		c.rtp[k] = rtpSink{leg: l, pt: uint8(pt)}
+		s, ok := c.rtp.set(k, rtpSink{leg: l, pt: uint8(pt)})
 		if ok && s.leg == l {
 			return
 		}
@@ -173,8 +206,12 @@ func leadingInt(b []byte) (int, []byte) {
 // reports it on the leg whose SDP announced dst. Each digit is reported once, when its first
 // packet is seen (the sender repeats them).
 func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame int, input string) {
-	sink, ok := c.rtp[keyOf(dst)]
-	if !ok || len(payload) < 16 || payload[0]>>6 != 2 || payload[1]&0x7f != sink.pt {
+	// Audio (PCMU, PCMA...) is turned away by its payload type before the address is looked up.
+	if len(payload) < 16 || payload[0]>>6 != 2 || c.rtp.pts[payload[1]&0x7f] == 0 {
+		return
+	}
+	sink, ok := c.rtp.sinks[keyOf(dst)]
+	if !ok || payload[1]&0x7f != sink.pt {
 		return
 	}
 	off := 12 + 4*int(payload[0]&0x0f)
@@ -207,7 +244,7 @@ func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame in
 // for an RFC 4733 digit of an open call (AddRTP). The decoder has read every link layer and tunnel
 // around it, so media inside VLANs, GRE, VXLAN or ERSPAN counts as well.
 func (c *Calls) RTP(m *decode.Message, payload []byte) {
-	if c.rtpPorts[m.Dst.Port()] == 0 { // no open call announced media on this port
+	if c.rtp.ports[m.Dst.Port()] == 0 { // no open call announced media on this port
 		return
 	}
 	c.AddRTP(m.Time, m.Dst, payload, m.Frame, m.Input)
