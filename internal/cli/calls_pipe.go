@@ -10,9 +10,9 @@ import (
 // With --jobs 2 the calls command decodes on one goroutine and correlates on another. Messages
 // cross in batches; each SIP message is copied with its bytes (sip.Message.CopyTo: a memmove, no
 // second parse), since the capture buffer it was read from is reused as soon as the next frames
-// are read. Measured on a 1 GB capture (README, Performance): wall time 1.5-2.9 s against 2.7 s,
-// CPU time 0-70 % higher, the copying of every message being the largest added cost in the
-// profile. So it is not the default.
+// are read. Measured on a 1 GB capture (README, Performance): wall time 2.0-2.2 s in most runs
+// against 2.7 s, CPU time 30-40 % higher, the copying of every message being the largest added
+// cost in the profile. So it is not the default.
 
 // pipeBatch is a run of messages in capture order: SIP messages, and the UDP payloads of no known
 // protocol that may be RTP.
