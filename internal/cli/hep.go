@@ -346,7 +346,11 @@ func hepListenRun(ctx context.Context, f *Factory, opts *HepListenOptions) error
 		}
 		flushOut = mw.flush
 	}
-	dec := decode.NewDecoder(handle, decode.Options{})
+	dopts := decode.Options{}
+	if corr != nil {
+		dopts = callsDecodeOptions(corr, false) // as sigtrace calls reads a capture
+	}
+	dec := decode.NewDecoder(handle, dopts)
 	var outErr error
 	feed := hepfeed.NewFeed(l, dec, capture, func() {
 		flushOut()
