@@ -223,20 +223,34 @@ func (j *txnJSON) flag(name string, v bool) {
 	}
 }
 
-// frames writes the frame numbers of retransmitted copies.
-func (j *txnJSON) frames(name string, envs []decode.Envelope) {
-	if len(envs) == 0 {
-		return
-	}
+// jsonArray writes the field name as an array, each writing one item.
+func jsonArray[T any](j *txnJSON, name string, items []T, each func(*T)) {
 	j.key(name)
 	j.b = append(j.b, '[')
-	for i, e := range envs {
+	for i := range items {
 		if i > 0 {
 			j.b = append(j.b, ',')
 		}
-		j.b = strconv.AppendInt(j.b, int64(e.Frame), 10)
+		each(&items[i])
 	}
 	j.b = append(j.b, ']')
+}
+
+// totals opens the --stats object: the protocol and its counts.
+func (j *txnJSON) totals(protocol string, t txnTotals) {
+	j.open("protocol", protocol)
+	j.uint("answered", uint64(t.answered))
+	j.uint("unanswered", uint64(t.unanswered))
+	j.uint("orphans", uint64(t.orphans))
+	j.uint("retransmissions", uint64(t.retransmissions))
+	j.uint("evicted", uint64(t.evicted))
+}
+
+// frames writes the frame numbers of retransmitted copies.
+func (j *txnJSON) frames(name string, envs []decode.Envelope) {
+	if len(envs) > 0 {
+		jsonArray(j, name, envs, func(e *decode.Envelope) { j.b = strconv.AppendInt(j.b, int64(e.Frame), 10) })
+	}
 }
 
 // latency writes a latency summary in milliseconds; only the count when there is none.
@@ -424,18 +438,8 @@ func writeDiameterStats(out *bufio.Writer, format string, terminal bool, st *cor
 	switch format {
 	case "json":
 		var j txnJSON
-		j.open("protocol", "diameter")
-		j.uint("answered", uint64(st.Answered))
-		j.uint("unanswered", uint64(st.Unanswered))
-		j.uint("orphans", uint64(st.Orphans))
-		j.uint("retransmissions", uint64(st.Retransmissions))
-		j.uint("evicted", uint64(st.Evicted))
-		j.key("by_command")
-		j.b = append(j.b, '[')
-		for i, c := range st.ByCommand {
-			if i > 0 {
-				j.b = append(j.b, ',')
-			}
+		j.totals("diameter", txnTotals{st.Answered, st.Unanswered, st.Orphans, st.Retransmissions, st.Evicted})
+		jsonArray(&j, "by_command", st.ByCommand, func(c *correlate.DiameterCommandStats) {
 			j.b = append(j.b, `{"application_id":`...)
 			j.b = strconv.AppendUint(j.b, uint64(c.ApplicationID), 10)
 			j.str("application", c.Application)
@@ -450,21 +454,14 @@ func writeDiameterStats(out *bufio.Writer, format string, terminal bool, st *cor
 			j.uint("retransmissions", uint64(c.Retransmissions))
 			j.latency("latency_ms", c.Latency)
 			j.b = append(j.b, '}')
-		}
-		j.b = append(j.b, ']')
-		j.key("by_result")
-		j.b = append(j.b, '[')
-		for i, r := range st.ByResult {
-			if i > 0 {
-				j.b = append(j.b, ',')
-			}
+		})
+		jsonArray(&j, "by_result", st.ByResult, func(r *correlate.DiameterResultStats) {
 			j.b = append(j.b, `{"result":`...)
 			j.b = strconv.AppendUint(j.b, uint64(r.Result), 10)
 			j.uint("count", uint64(r.Latency.Count))
 			j.latency("latency_ms", r.Latency)
 			j.b = append(j.b, '}')
-		}
-		j.b = append(j.b, ']')
+		})
 		j.line(out)
 	case "csv":
 		c := render.NewCSV(out, "group", "application_id", "application", "command_code", "command", "result",

@@ -236,28 +236,14 @@ func (w *dnsWriter) writeJSON(t *correlate.DNSTransaction, v *dnsView) {
 		j.flag("aa", r.Authoritative)
 		j.flag("tc", r.Truncated)
 		if len(r.Answers) > 0 {
-			j.key("answers")
-			j.b = append(j.b, '[')
-			for i := range r.Answers {
-				if i > 0 {
-					j.b = append(j.b, ',')
-				}
-				j.b = appendDNSRecord(j.b, &r.Answers[i])
-			}
-			j.b = append(j.b, ']')
+			jsonArray(j, "answers", r.Answers, func(rr *dns.RR) { j.b = appendDNSRecord(j.b, rr) })
 		}
 		if addrs := r.Addresses(); len(addrs) > 0 {
-			j.key("addresses")
-			j.b = append(j.b, '[')
-			for i, a := range addrs {
-				if i > 0 {
-					j.b = append(j.b, ',')
-				}
+			jsonArray(j, "addresses", addrs, func(a *netip.Addr) {
 				j.b = append(j.b, '"')
 				j.b = a.AppendTo(j.b)
 				j.b = append(j.b, '"')
-			}
-			j.b = append(j.b, ']')
+			})
 		}
 		j.nonZero("authority", uint64(len(r.Authority)))
 		j.nonZero("additional", uint64(len(r.Additional)))
@@ -289,18 +275,8 @@ func writeDNSStats(out *bufio.Writer, format string, terminal bool, st *correlat
 	switch format {
 	case "json":
 		var j txnJSON
-		j.open("protocol", "dns")
-		j.uint("answered", uint64(st.Answered))
-		j.uint("unanswered", uint64(st.Unanswered))
-		j.uint("orphans", uint64(st.Orphans))
-		j.uint("retransmissions", uint64(st.Retransmissions))
-		j.uint("evicted", uint64(st.Evicted))
-		j.key("by_type")
-		j.b = append(j.b, '[')
-		for i, s := range st.ByType {
-			if i > 0 {
-				j.b = append(j.b, ',')
-			}
+		j.totals("dns", txnTotals{st.Answered, st.Unanswered, st.Orphans, st.Retransmissions, st.Evicted})
+		jsonArray(&j, "by_type", st.ByType, func(s *correlate.DNSTypeStats) {
 			j.b = append(j.b, `{"qtype":`...)
 			j.b = strconv.AppendUint(j.b, uint64(s.QType), 10)
 			j.str("type", s.Type)
@@ -310,22 +286,15 @@ func writeDNSStats(out *bufio.Writer, format string, terminal bool, st *correlat
 			j.uint("retransmissions", uint64(s.Retransmissions))
 			j.latency("latency_ms", s.Latency)
 			j.b = append(j.b, '}')
-		}
-		j.b = append(j.b, ']')
-		j.key("by_rcode")
-		j.b = append(j.b, '[')
-		for i, r := range st.ByRcode {
-			if i > 0 {
-				j.b = append(j.b, ',')
-			}
+		})
+		jsonArray(&j, "by_rcode", st.ByRcode, func(r *correlate.DNSRcodeStats) {
 			j.b = append(j.b, `{"rcode":`...)
 			j.b = strconv.AppendInt(j.b, int64(r.Rcode), 10)
 			j.str("rcode_name", r.Name)
 			j.uint("count", uint64(r.Latency.Count))
 			j.latency("latency_ms", r.Latency)
 			j.b = append(j.b, '}')
-		}
-		j.b = append(j.b, ']')
+		})
 		j.line(out)
 	case "csv":
 		c := render.NewCSV(out, "group", "qtype", "type", "rcode", "rcode_name", "answered", "unanswered", "orphans",
