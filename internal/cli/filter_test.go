@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -407,16 +406,4 @@ func TestListPresetsAndFields(t *testing.T) {
 
 // BenchmarkMessagesEPCIMS is BenchmarkMessagesJSON with --preset epc-ims: the difference is the
 // cost of evaluating the filter (bench/filter.sh measures it on 1 GB).
-func BenchmarkMessagesEPCIMS(b *testing.B) {
-	p, size := generated(b, 5000)
-	f := SystemFactory()
-	f.Stdout, f.Stderr = io.Discard, io.Discard
-	b.SetBytes(size)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if code := Main([]string{"messages", "-q", "-o", "json", "--preset", "epc-ims", p}, f); code != 0 {
-			b.Fatalf("exit %d", code)
-		}
-	}
-}
+func BenchmarkMessagesEPCIMS(b *testing.B) { benchMessages(b, "--preset", "epc-ims") }

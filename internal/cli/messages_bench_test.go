@@ -27,15 +27,19 @@ func generated(b testing.TB, calls int) (string, int64) {
 }
 
 // BenchmarkMessagesJSON measures the whole `messages -o json` path: read, decode, parse, render.
-func BenchmarkMessagesJSON(b *testing.B) {
+func BenchmarkMessagesJSON(b *testing.B) { benchMessages(b) }
+
+// benchMessages runs `messages -q -o json` with extra flags on a generated capture of 5,000 calls.
+func benchMessages(b *testing.B, flags ...string) {
 	p, size := generated(b, 5000)
 	f := SystemFactory()
 	f.Stdout, f.Stderr = io.Discard, io.Discard
+	args := append(append([]string{"messages", "-q", "-o", "json"}, flags...), p)
 	b.SetBytes(size)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if code := Main([]string{"messages", "-q", "-o", "json", p}, f); code != 0 {
+		if code := Main(args, f); code != 0 {
 			b.Fatalf("exit %d", code)
 		}
 	}
