@@ -290,8 +290,10 @@ type Calls struct {
 	opts     CallOptions
 	headers  []string // Call-ID-valued link headers
 	linkVals [][]byte
-	linkLens nameLengths // of headers, Session-ID and P-Charging-Vector
-	invite   inviteHeaders
+	// linkNames: headers, Session-ID, P-Charging-Vector, and Diversion and History-Info (looked
+	// for in the same pass).
+	linkNames sip.HeaderNames
+	invite    inviteHeaders
 
 	// legs holds every open leg by Call-ID, and, for a while after their call was emitted, the
 	// Call-IDs of finished legs, mapped to a tombstone, so that stray late messages do not start
@@ -353,10 +355,8 @@ func NewCalls(opts CallOptions) *Calls {
 		rtp:      newRTPIndex(),
 		tombs:    [2]*legState{{}, {}},
 	}
-	c.linkLens.add("Session-ID")
-	c.linkLens.add("P-Charging-Vector")
-	for _, h := range hs {
-		c.linkLens.add(h)
+	for _, h := range slices.Concat(hs, []string{"Session-ID", "P-Charging-Vector"}, forwardNames) {
+		c.linkNames.Add(h)
 	}
 	c.seed = maphash.MakeSeed()
 	c.seed64 = maphash.Comparable(c.seed, 0)

@@ -19,10 +19,10 @@ type inviteHeaders struct {
 }
 
 // Diversion and History-Info are looked for with the link headers, in the same pass.
-var forwardLens = func() (s nameLengths) { s.add("Diversion"); s.add("History-Info"); return s }()
+var forwardNames = []string{"Diversion", "History-Info"}
 
 // inviteHeaders reads the INVITE's headers once, in one pass that compares only the names of the
-// lengths looked for, however many times the message is asked about.
+// initials and lengths looked for, however many times the message is asked about.
 func (c *Calls) inviteHeaders(s *sip.Message) *inviteHeaders {
 	h := &c.invite
 	if h.msg == c.stats.Messages && h.vals != nil {
@@ -32,7 +32,7 @@ func (c *Calls) inviteHeaders(s *sip.Message) *inviteHeaders {
 	h.vals = c.linkVals[:len(c.headers)]
 	clear(h.vals)
 	h.session, h.pcv, h.diversion = nil, nil, false
-	s.EachHeaderOfLen(uint64(c.linkLens|forwardLens), func(n, v []byte) {
+	s.EachHeaderIn(&c.linkNames, func(n, v []byte) {
 		switch {
 		case len(n) == len("Session-ID") && bytes.EqualFold(n, []byte("Session-ID")):
 			if h.session == nil {
@@ -57,14 +57,6 @@ func (c *Calls) inviteHeaders(s *sip.Message) *inviteHeaders {
 	})
 	return h
 }
-
-// nameLengths is a set of header name lengths: most headers of a message are told apart from the
-// few looked for by their length alone. Lengths from 63 on share one member.
-type nameLengths uint64
-
-func (s *nameLengths) add(name string) { *s |= 1 << min(len(name), 63) }
-
-func (s nameLengths) has(name []byte) bool { return s&(1<<min(len(name), 63)) != 0 }
 
 // parseAddr reads an IP address without allocating for the common IPv4 form.
 func parseAddr(b []byte) (netip.Addr, bool) {

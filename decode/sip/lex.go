@@ -80,6 +80,13 @@ func lower(c byte) byte {
 	return c
 }
 
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
 // equalFold compares ASCII case-insensitively without allocating; it works on either strings or
 // byte slices so that lookups by a string name need no conversion.
 func equalFold[A, B ~string | ~[]byte](a A, b B) bool {

@@ -701,14 +701,38 @@ func (m *Message) Headers() []Header {
 	return m.headers
 }
 
-// EachHeaderOfLen calls fn, in wire order, for each header whose name is n bytes long with bit n
-// of lengths set (bit 63 stands for 63 and longer), with the value as Headers gives it. It is
-// the cheap way to look for a few headers in a message read by ParseUnchecked: names are told
-// apart by length before they are compared, and nothing is listed.
-func (m *Message) EachHeaderOfLen(lengths uint64, fn func(name, value []byte)) {
+// HeaderNames is a set of header names for EachHeaderIn. A message's other headers are passed
+// over by the first letter and the length of their names, without comparing names: most are
+// never even split at their colon. Names are told apart case-insensitively, as SIP does; compact
+// forms are names of their own.
+type HeaderNames struct {
+	initials [256]bool
+	lengths  uint64 // bit n: a name n bytes long (bit 63: 63 and longer)
+}
+
+// Add puts name in the set.
+func (s *HeaderNames) Add(name string) {
+	if name == "" {
+		return
+	}
+	s.initials[lower(name[0])] = true
+	s.initials[upper(name[0])] = true
+	s.lengths |= 1 << min(len(name), 63)
+}
+
+// mayHold reports whether a name of n bytes starting with c could be in the set.
+func (s *HeaderNames) mayHold(c byte, n int) bool {
+	return s.initials[c] && s.lengths&(1<<min(n, 63)) != 0
+}
+
+// EachHeaderIn calls fn, in wire order, with the value as Headers gives it, for each header whose
+// name has the first letter and the length of a name in names. Callers compare the names they
+// are given: others of the same initial and length come through too. It is the cheap way to look
+// for a few headers in a message read by ParseUnchecked: nothing is listed.
+func (m *Message) EachHeaderIn(names *HeaderNames, fn func(name, value []byte)) {
 	if !m.uncollected {
 		for _, h := range m.headers {
-			if lengths&(1<<min(len(h.Name), 63)) != 0 {
+			if names.mayHold(h.Name[0], len(h.Name)) {
 				fn(h.Name, h.Value)
 			}
 		}
@@ -733,13 +757,15 @@ func (m *Message) EachHeaderOfLen(lengths uint64, fn func(name, value []byte)) {
 			fn(data[cur:nameEnd], trimLWS(data[valStart:valEnd]))
 			cur = -1
 		}
-		if colon := bytes.IndexByte(line, ':'); colon >= 0 {
-			n := colon
-			for n > 0 && isWSP(line[n-1]) {
-				n--
-			}
-			if n > 0 && lengths&(1<<min(n, 63)) != 0 {
-				cur, nameEnd, valStart, valEnd = p, p+n, p+colon+1, p+len(line)
+		if names.initials[line[0]] {
+			if colon := bytes.IndexByte(line, ':'); colon >= 0 {
+				n := colon
+				for n > 0 && isWSP(line[n-1]) {
+					n--
+				}
+				if n > 0 && names.lengths&(1<<min(n, 63)) != 0 {
+					cur, nameEnd, valStart, valEnd = p, p+n, p+colon+1, p+len(line)
+				}
 			}
 		}
 		p = next
