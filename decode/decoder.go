@@ -170,9 +170,12 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, t Transport, payload []byte)
 
 // payload recognises and decodes one application payload (a datagram, or a framed stream message).
 func (d *Decoder) payload(m *Message, payload []byte) {
+	// SIP first: the sniff and the parse share the reading of the start line.
+	if ok, err := sip.ParseIfSIP(payload, &d.sipMsg, d.opts.UncheckedSIP); ok {
+		d.sipParsed(m, err)
+		return
+	}
 	switch {
-	case sip.LooksLikeSIP(payload):
-		d.sip(m, payload)
 	case hep.Looks(payload):
 		d.hep(m, payload)
 	case isDNSPort(m.Src.Port()) || isDNSPort(m.Dst.Port()):
@@ -194,7 +197,12 @@ func (d *Decoder) sip(m *Message, payload []byte) {
 	if d.opts.UncheckedSIP {
 		parse = sip.ParseUnchecked
 	}
-	if err := parse(payload, &d.sipMsg); err != nil {
+	d.sipParsed(m, parse(payload, &d.sipMsg))
+}
+
+// sipParsed emits the SIP message d.sipMsg holds, or counts it malformed when err is set.
+func (d *Decoder) sipParsed(m *Message, err error) {
+	if err != nil {
 		d.skipErr(reasonMalformedSIP, err)
 		return
 	}

@@ -138,6 +138,17 @@ func FuzzParseUnchecked(f *testing.F) {
 		_ = ParseUnchecked(inviteWire(), &reused)
 		errU := ParseUnchecked(data, &reused)
 		u := &reused
+		// The sniffing parse agrees with LooksLikeSIP, and when it parses, with ParseUnchecked.
+		var sniffed Message
+		ok, errS := ParseIfSIP(data, &sniffed, true)
+		if ok != LooksLikeSIP(data) {
+			t.Fatalf("ParseIfSIP sniffed %v, LooksLikeSIP %v", ok, !ok)
+		}
+		if ok && (fmt.Sprint(errS) != fmt.Sprint(errU) || fmt.Sprint(sniffed.Invalid) != fmt.Sprint(u.Invalid) ||
+			!bytes.Equal(sniffed.Raw, u.Raw) || !bytes.Equal(sniffed.CallID, u.CallID) || !bytes.Equal(sniffed.Method, u.Method) ||
+			sniffed.StatusCode != u.StatusCode || !bytes.Equal(sniffed.Body, u.Body) || sniffed.CSeq != u.CSeq) {
+			t.Fatalf("ParseIfSIP: %v, invalid %v, %q; ParseUnchecked: %v, invalid %v, %q", errS, sniffed.Invalid, sniffed.Raw, errU, u.Invalid, u.Raw)
+		}
 		if errU == nil {
 			// The shortcut to the tags reads what the whole name-addr reader reads.
 			for _, v := range [][]byte{u.From, u.To} {

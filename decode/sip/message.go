@@ -83,18 +83,38 @@ func Parse(data []byte, m *Message) error { return m.parse(data, true) }
 // must not be read from two goroutines at once.
 func ParseUnchecked(data []byte, m *Message) error { return m.parse(data, false) }
 
+// ParseIfSIP parses data as Parse does (ParseUnchecked when unchecked) if LooksLikeSIP(data),
+// reading the first line once for both; ok reports the sniff, and m is left alone without it.
+func ParseIfSIP(data []byte, m *Message, unchecked bool) (ok bool, err error) {
+	if len(data) == 0 || !isToken(data[0]) {
+		return false, nil
+	}
+	line, next := nextLine(data, 0)
+	if !startLine(line) {
+		return false, nil
+	}
+	return true, m.parseFrom(data, 0, line, next, !unchecked)
+}
+
 func (m *Message) parse(data []byte, checked bool) error {
-	m.reset()
-	m.unchecked = !checked
 	p := 0
 	for p < len(data) && (data[p] == '\r' || data[p] == '\n') {
 		p++
 	}
-	start := p
 	if p == len(data) {
+		m.reset()
+		m.unchecked = !checked
 		return errEmpty
 	}
 	line, next := nextLine(data, p)
+	return m.parseFrom(data, p, line, next, checked)
+}
+
+// parseFrom parses the message whose start line, data[start:], is line, and whose headers begin
+// at next.
+func (m *Message) parseFrom(data []byte, start int, line []byte, next int, checked bool) error {
+	m.reset()
+	m.unchecked = !checked
 	if checked {
 		if err := m.parseStartLine(line); err != nil {
 			return err
@@ -102,7 +122,7 @@ func (m *Message) parse(data []byte, checked bool) error {
 	} else if err := m.readStartLine(line); err != nil {
 		return err
 	}
-	p = next
+	p := next
 
 	hdrStart := p
 	mode := scanChecked
