@@ -82,3 +82,23 @@ func TestAppendJSONStringEveryByte(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendJSONString: any bytes give a JSON string that reads back as encoding/json reads the
+// same bytes (invalid UTF-8 as U+FFFD), whichever path (eight bytes at a time or one) took them.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"plain-call-id@192.0.2.1", "quote\" back\\slash 12345678", "ctl\x01\x1f\n\r\t", "utf8 é ☎ 0123456789", "bad \xff\xfe utf8", "<sip:+15551234567@192.0.2.1:5060>;tag=1"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		out := AppendJSONString([]byte("x"), s)[1:]
+		var got, want string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q -> %s: %v", s, out, err)
+		}
+		w, _ := json.Marshal(string(s))
+		json.Unmarshal(w, &want)
+		if got != want {
+			t.Fatalf("%q: got %q want %q", s, got, want)
+		}
+	})
+}
