@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -228,7 +229,7 @@ func (c *Calls) deadline(cs *callState) time.Time {
 
 // expire emits the calls whose time has come and times out legs.
 func (c *Calls) expire() {
-	for now := c.now.UnixNano(); len(c.timers) > 0 && c.timers[0].at <= now; {
+	for now := heapTime(c.now); len(c.timers) > 0 && c.timers[0].due(now, c.now); {
 		cs := c.timers[0].cs
 		c.timers.remove(cs)
 		if d := c.deadline(cs); d.After(c.now) {
@@ -424,8 +425,30 @@ func (c *Calls) unlinkOpen(cs *callState) {
 type timerHeap []timerEntry
 
 type timerEntry struct {
-	at int64 // the call's deadline, Unix nanoseconds
+	at int64 // the call's deadline as heapTime gives it
 	cs *callState
+}
+
+// Beyond these (years 1678 and 2262) Unix nanoseconds do not fit in an int64.
+var minHeapTime, maxHeapTime = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+
+// heapTime is t in Unix nanoseconds, clamped to what an int64 holds: an order that agrees with
+// time.Time's, though times past the clamps compare equal.
+func heapTime(t time.Time) int64 {
+	switch {
+	case t.Before(minHeapTime):
+		return math.MinInt64
+	case t.After(maxHeapTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// due reports whether the entry's deadline has come at now (heapTime(nowT)). Equal values are
+// told apart by the times themselves: past the clamps a deadline still in the future would come
+// up again at once, for ever.
+func (e timerEntry) due(now int64, nowT time.Time) bool {
+	return e.at < now || e.at == now && !e.cs.deadline.After(nowT)
 }
 
 func (h timerHeap) less(i, j int) bool { return h[i].at < h[j].at }
@@ -468,7 +491,7 @@ func (h timerHeap) down(i int) bool {
 
 // set puts the call in the heap, or moves it, for its current deadline.
 func (h *timerHeap) set(cs *callState) {
-	at := cs.deadline.UnixNano()
+	at := heapTime(cs.deadline)
 	if cs.heapIdx < 0 {
 		cs.heapIdx = len(*h)
 		*h = append(*h, timerEntry{at: at, cs: cs})

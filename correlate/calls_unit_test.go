@@ -529,3 +529,33 @@ func TestAdvance(t *testing.T) {
 		t.Fatalf("after the grace: %d calls, %d open", len(got), c.Open())
 	}
 }
+
+// TestTimersPastYear2262: capture times past what int64 nanoseconds hold (a corrupt or far-future
+// timestamp) still end calls in order, and the timer loop ends.
+func TestTimersPastYear2262(t *testing.T) {
+	for _, start := range []time.Time{
+		time.Date(2262, 4, 11, 23, 47, 10, 0, time.UTC), // the calls cross the int64 boundary
+		time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		w := newWire(t)
+		w.start = start
+		answeredLeg(w, 0, ua1, proxy, "far-1", "100")
+		answeredLeg(w, 1000, ua1, proxy, "far-2", "200")
+		hangUp(w, 9000, ua1, proxy, "far-1", "100")
+		hangUp(w, 30000, ua1, proxy, "far-2", "200")
+		w.add(60000, ua1, proxy, "OPTIONS sip:p@y SIP/2.0\n"+hdrs("ping", "<sip:a@x>;tag=o", "<sip:p@y>", "1 OPTIONS"))
+		c := NewCalls(CallOptions{})
+		var ids []string
+		for _, m := range w.msgs {
+			for _, call := range c.Add(m) {
+				ids = append(ids, call.CallID)
+			}
+		}
+		if strings.Join(ids, " ") != "far-1 far-2" {
+			t.Errorf("from %s: emitted before the end %q, want far-1 far-2", start, ids)
+		}
+		if n := len(c.Flush()); n != 0 {
+			t.Errorf("from %s: %d calls left open", start, n)
+		}
+	}
+}
