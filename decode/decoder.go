@@ -170,9 +170,7 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, t Transport, payload []byte)
 
 // payload recognises and decodes one application payload (a datagram, or a framed stream message).
 func (d *Decoder) payload(m *Message, payload []byte) {
-	// SIP first: the sniff and the parse share the reading of the start line.
-	if ok, err := sip.ParseIfSIP(payload, &d.sipMsg, d.opts.UncheckedSIP); ok {
-		d.sipParsed(m, err)
+	if d.trySIP(m, payload) {
 		return
 	}
 	switch {
@@ -192,24 +190,23 @@ func (d *Decoder) payload(m *Message, payload []byte) {
 
 func isDNSPort(p uint16) bool { return p == 53 || p == 5353 }
 
-func (d *Decoder) sip(m *Message, payload []byte) {
-	parse := sip.Parse
-	if d.opts.UncheckedSIP {
-		parse = sip.ParseUnchecked
-	}
-	d.sipParsed(m, parse(payload, &d.sipMsg))
-}
-
-// sipParsed emits the SIP message d.sipMsg holds, or counts it malformed when err is set.
-func (d *Decoder) sipParsed(m *Message, err error) {
-	if err != nil {
+// trySIP decodes payload as SIP when it looks like SIP (the sniff and the parse share the reading
+// of the start line), and reports whether it did. A message that looks like SIP but cannot be
+// read is counted malformed.
+func (d *Decoder) trySIP(m *Message, payload []byte) bool {
+	ok, err := sip.ParseIfSIP(payload, &d.sipMsg, d.opts.UncheckedSIP)
+	switch {
+	case !ok:
+		return false
+	case err != nil:
 		d.skipErr(reasonMalformedSIP, err)
-		return
+	default:
+		m.Protocol = ProtoSIP
+		m.Payload = d.sipMsg.Raw
+		m.Err = d.sipMsg.Invalid
+		d.emit(m)
 	}
-	m.Protocol = ProtoSIP
-	m.Payload = d.sipMsg.Raw
-	m.Err = d.sipMsg.Invalid
-	d.emit(m)
+	return true
 }
 
 // hep decapsulates a HEP packet and analyses what it carries as if seen on the wire, with HEP's
@@ -245,9 +242,10 @@ func (d *Decoder) hep(m *Message, payload []byte) {
 	}
 	m.HEP = info
 	inner := p.Payload
+	if d.trySIP(m, inner) {
+		return
+	}
 	switch {
-	case sip.LooksLikeSIP(inner):
-		d.sip(m, inner)
 	case isDNSPort(m.Src.Port()) || isDNSPort(m.Dst.Port()):
 		d.dns(m, inner)
 	case diameterLooks(inner):

@@ -86,11 +86,8 @@ func ParseUnchecked(data []byte, m *Message) error { return m.parse(data, false)
 // ParseIfSIP parses data as Parse does (ParseUnchecked when unchecked) if LooksLikeSIP(data),
 // reading the first line once for both; ok reports the sniff, and m is left alone without it.
 func ParseIfSIP(data []byte, m *Message, unchecked bool) (ok bool, err error) {
-	if len(data) == 0 || !isToken(data[0]) {
-		return false, nil
-	}
-	line, next := nextLine(data, 0)
-	if !startLine(line) {
+	line, next, ok := sniffStartLine(data)
+	if !ok {
 		return false, nil
 	}
 	return true, m.parseFrom(data, 0, line, next, !unchecked)

@@ -122,15 +122,20 @@ func IsKeepAlive(b []byte) bool {
 // LooksLikeSIP is a cheap content sniff for SIP on any port: the first line is a status line
 // ("SIP/2.0 NNN ...") or a request line ("METHOD scheme:... SIP/2.0"). It does not allocate.
 func LooksLikeSIP(b []byte) bool {
+	_, _, ok := sniffStartLine(b)
+	return ok
+}
+
+// sniffStartLine is LooksLikeSIP's test; it also returns the first line (without its line end)
+// and where the next begins, for ParseIfSIP to go on from.
+func sniffStartLine(b []byte) (line []byte, next int, ok bool) {
 	// Both start lines begin with a token character; RTP (0x80...) and most binary payloads are
 	// turned away here, before a search for the end of a line that they do not have.
 	if len(b) == 0 || !isToken(b[0]) {
-		return false
+		return nil, 0, false
 	}
-	if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
-		b = b[:nl]
-	}
-	return startLine(trimCR(b))
+	line, next = nextLine(b, 0)
+	return line, next, startLine(line)
 }
 
 func trimCR(b []byte) []byte {
