@@ -147,6 +147,17 @@ func tagOf(v []byte) []byte {
 		}
 		params = v[i+1:]
 	}
+	// Nearly every tag is the first parameter, in lower case, a plain token: read it directly.
+	// Any other spelling (a later parameter, white space, quotes) goes through Param.
+	if len(params) > 4 && string(params[:4]) == "tag=" {
+		j := 4
+		for j < len(params) && isToken(params[j]) {
+			j++
+		}
+		if j == len(params) || params[j] == ';' {
+			return params[4:j]
+		}
+	}
 	tag, _ := Param(params, "tag")
 	return tag
 }
