@@ -316,7 +316,7 @@ type Calls struct {
 	now                time.Time
 
 	seed        maphash.Seed
-	seed64      uint64
+	idKeys      [10]uint64 // the secrets of identity, from seed
 	sdp         sip.SDP
 	out         []*Call
 	scratch     []byte
@@ -359,7 +359,9 @@ func NewCalls(opts CallOptions) *Calls {
 		c.linkNames.Add(h)
 	}
 	c.seed = maphash.MakeSeed()
-	c.seed64 = maphash.Comparable(c.seed, 0)
+	for i := range c.idKeys {
+		c.idKeys[i] = maphash.Comparable(c.seed, i) | 1
+	}
 	return c
 }
 
