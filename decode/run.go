@@ -47,8 +47,21 @@ func (d *Decoder) RunCaptures(ctx context.Context, caps []*Capture) error {
 // index of each frame's capture. The frame is valid only during the call. It stops at the first
 // error fn returns, or when ctx is cancelled.
 func EachFrame(ctx context.Context, caps []*Capture, fn func(input int, f *Frame) error) error {
-	m := newMerger(caps)
 	var f Frame
+	if len(caps) == 1 { // the usual case: nothing to merge, the frame is read in place
+		for n := 0; ; n++ {
+			if n&0x3ff == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if caps[0].Next(&f) != nil {
+				return nil
+			}
+			if err := fn(0, &f); err != nil {
+				return err
+			}
+		}
+	}
+	m := newMerger(caps)
 	for n := 0; ; n++ {
 		if n&0x3ff == 0 && ctx.Err() != nil {
 			return ctx.Err()
