@@ -255,7 +255,9 @@ func (m *Message) Clone() *Message {
 
 func (m *Message) reset() {
 	hs, ids := m.headers[:0], m.ids[:0]
-	*m = Message{headers: hs, ids: ids, ContentLength: -1}
+	// Zeroed in place, then filled: a composite literal would be built on the stack and copied.
+	*m = Message{}
+	m.headers, m.ids, m.ContentLength = hs, ids, -1
 }
 
 // invalid records the first grammar problem; the detail is formatted only then, so that the
