@@ -357,8 +357,12 @@ func (c *Calls) allocLeg() *legState {
 // freeLeg resets a leg for reuse, keeping the capacity of its slices. Nothing may refer to it:
 // its record was copied out (the Hops it handed over are not reused).
 func (c *Calls) freeLeg(l *legState) {
-	*l = legState{seen: l.seen[:0], txns: l.txns[:0], toTags: clearStrings(l.toTags), children: clearPtrs(l.children),
-		sharedKeys: clearStrings(l.sharedKeys), rtpAddrs: l.rtpAddrs[:0], hops: l.hops[:0]}
+	seen, txns, toTags, children := l.seen[:0], l.txns[:0], clearStrings(l.toTags), clearPtrs(l.children)
+	sharedKeys, rtpAddrs, hops := clearStrings(l.sharedKeys), l.rtpAddrs[:0], l.hops[:0]
+	// Zeroed in place, then filled: a composite literal would be built on the stack and copied.
+	*l = legState{}
+	l.seen, l.txns, l.toTags, l.children = seen, txns, toTags, children
+	l.sharedKeys, l.rtpAddrs, l.hops = sharedKeys, rtpAddrs, hops
 	if len(c.freeLegs) < maxFree {
 		c.freeLegs = append(c.freeLegs, l)
 	}
@@ -377,7 +381,9 @@ func (c *Calls) allocCall() *callState {
 func (c *Calls) freeCall(cs *callState) {
 	clear(cs.refers)
 	clear(cs.events)
-	*cs = callState{legs: clearPtrs(cs.legs), refers: cs.refers[:0], events: cs.events[:0], evPrimary: cs.evPrimary[:0], heapIdx: -1}
+	legs, refers, events, evPrimary := clearPtrs(cs.legs), cs.refers[:0], cs.events[:0], cs.evPrimary[:0]
+	*cs = callState{}
+	cs.legs, cs.refers, cs.events, cs.evPrimary, cs.heapIdx = legs, refers, events, evPrimary, -1
 	if len(c.freeCalls) < maxFree {
 		c.freeCalls = append(c.freeCalls, cs)
 	}
