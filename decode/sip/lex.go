@@ -57,6 +57,9 @@ func isTokenString(b []byte) bool {
 // trimLWS removes linear white space (including folds) from both ends.
 func trimLWS(b []byte) []byte {
 	i, j := 0, len(b)
+	if j > 0 && b[0] > ' ' && b[j-1] > ' ' { // the usual value: nothing to trim (LWS is <= ' ')
+		return b
+	}
 	for i < j && isLWS(b[i]) {
 		i++
 	}
@@ -94,7 +97,7 @@ func equalFold[A, B ~string | ~[]byte](a A, b B) bool {
 		return false
 	}
 	for i := 0; i < len(a); i++ {
-		if lower(a[i]) != lower(b[i]) {
+		if a[i] != b[i] && lower(a[i]) != lower(b[i]) {
 			return false
 		}
 	}
