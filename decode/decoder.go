@@ -74,12 +74,16 @@ type Decoder struct {
 	defrag  *defragmenter
 	tcpAsm  *stream.TCP
 	sctpAsm *stream.SCTP
-	lastGC  time.Time
-	msg     Message
-	sipMsg  sip.Message
-	hepPkt  hep.Packet
-	hepInfo HEPInfo
-	frames  []int
+	// lastGC is when state was last pruned, in Unix seconds and nanoseconds: comparing integers
+	// costs less than time.Time.Sub on every frame.
+	lastGCSec int64
+	lastGCNs  int
+	pruned    bool
+	msg       Message
+	sipMsg    sip.Message
+	hepPkt    hep.Packet
+	hepInfo   HEPInfo
+	frames    []int
 
 	dedupSeed maphash.Seed
 	dedup     map[uint64]int64 // payload+hop hash -> capture time (Unix ns) of its last sighting
@@ -104,8 +108,9 @@ func (d *Decoder) Frame(f *Frame) {
 	d.input = f.Input
 	d.frame = f.Number
 	d.now = f.Time
-	if d.now.Sub(d.lastGC) > time.Second {
-		d.lastGC = d.now
+	// More than a second since the last pruning (the first frame prunes too).
+	if sec, ns := d.now.Unix(), d.now.Nanosecond(); sec-d.lastGCSec > 1 || sec-d.lastGCSec == 1 && ns > d.lastGCNs || !d.pruned {
+		d.lastGCSec, d.lastGCNs, d.pruned = sec, ns, true
 		d.defrag.expire(d.now)
 		d.pruneDedup()
 	}
