@@ -34,7 +34,7 @@ func BenchmarkCalls(b *testing.B) {
 				n++
 				c.Release(call)
 			}
-		}, decode.Options{DedupWindow: -1, UncheckedSIP: true, OtherUDP: c.RTP}) // as the calls command decodes
+		}, decode.Options{DedupWindow: -1, UncheckedSIP: true, OtherUDP: c.RTP, NoteSIPHeaders: c.HeaderNames()}) // as the calls command decodes
 		var f decode.Frame
 		for cp.Next(&f) == nil {
 			d.Frame(&f)

@@ -21,6 +21,11 @@ type inviteHeaders struct {
 // Diversion and History-Info are looked for with the link headers, in the same pass.
 var forwardNames = []string{"Diversion", "History-Info"}
 
+// HeaderNames is the set of headers the correlator reads from initial INVITEs: a decoder given it
+// as decode.Options.NoteSIPHeaders notes their lines while it parses, so that they are not
+// looked for again.
+func (c *Calls) HeaderNames() *sip.HeaderNames { return &c.linkNames }
+
 // inviteHeaders reads the INVITE's headers once, in one pass that compares only the names of the
 // initials and lengths looked for, however many times the message is asked about.
 func (c *Calls) inviteHeaders(s *sip.Message) *inviteHeaders {

@@ -55,6 +55,10 @@ type Options struct {
 	// (RTP, for one), with the envelope it would have had, whatever the link layers and tunnels
 	// around it. Both are valid only during the call. Such payloads are still counted as skipped.
 	OtherUDP func(m *Message, payload []byte)
+
+	// NoteSIPHeaders, with UncheckedSIP, has the parser note where the lines of these headers
+	// start, so that Message.SIP.EachHeaderIn with the same set visits just them (sip.NoteHeaders).
+	NoteSIPHeaders *sip.HeaderNames
 }
 
 // DefaultDedupWindow is used when Options.DedupWindow is zero.
@@ -98,6 +102,7 @@ func NewDecoder(handle Handler, opts Options) *Decoder {
 	d.tcpAsm = stream.NewTCP(d.consumeTCP)
 	d.sctpAsm = stream.NewSCTP(d.sctpMessage)
 	d.msg.SIP = &d.sipMsg
+	d.sipMsg.NoteHeaders(opts.NoteSIPHeaders)
 	return d
 }
 

@@ -190,6 +190,19 @@ func FuzzParseUnchecked(f *testing.F) {
 			if !slices.EqualFunc(some, want, sameHeader) || !slices.EqualFunc(again, want, sameHeader) {
 				t.Fatalf("EachHeaderIn(V, X, C, L; 3, 7, 63+) saw %q, then %q; want %q", some, again, want)
 			}
+			// A message that noted the lines of those initials while it was parsed (more than
+			// eight: it reads the block again) sees the same, and reads the same fields.
+			var noted Message
+			noted.NoteHeaders(&few)
+			var seen []Header
+			if errN := ParseUnchecked(data, &noted); fmt.Sprint(errN) != fmt.Sprint(errU) || !bytes.Equal(noted.CallID, u.CallID) ||
+				!bytes.Equal(noted.Via, u.Via) || !bytes.Equal(noted.Body, u.Body) {
+				t.Fatalf("noting headers changed the parse: %v, Call-ID %q, Via %q", errN, noted.CallID, noted.Via)
+			}
+			noted.EachHeaderIn(&few, func(n, v []byte) { seen = append(seen, Header{n, v}) })
+			if !slices.EqualFunc(seen, want, sameHeader) {
+				t.Fatalf("EachHeaderIn after noting (%d lines noted) saw %q; want %q", noted.nNoted, seen, want)
+			}
 			// Whatever it let through, the accessors cope with.
 			_, _, _, _, _, _ = u.FromTag(), u.ToTag(), u.FromUser(), u.ToUser(), u.Branch(), u.TopVia()
 			if !within(u.Raw, data) || !within(u.Body, u.Raw) {

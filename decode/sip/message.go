@@ -45,6 +45,13 @@ type Message struct {
 	fromAddr, toAddr NameAddr
 	topVia           Via
 	pending          uint8
+
+	// noteNames, when set (NoteHeaders), makes ParseUnchecked note where the lines of those
+	// headers start (offsets into headerBlock), so that EachHeaderIn visits just them. nNoted
+	// is len(noted)+1 when more lines matched than noted holds: EachHeaderIn then reads them all.
+	noteNames *HeaderNames
+	noted     [8]uint32
+	nNoted    uint8
 }
 
 // Bits of Message.pending.
@@ -169,6 +176,7 @@ func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ende
 	// ParseUnchecked skips (its continuation lines are skipped with it).
 	cur := -1
 	var nameEnd, valStart, valEnd int
+	start := p
 	for p < len(data) {
 		line, next := nextLine(data, p)
 		if len(line) == 0 {
@@ -189,6 +197,9 @@ func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ende
 			m.header(mode, data[cur:nameEnd], data[valStart:valEnd])
 		}
 		cur = -1
+		if mode == scanUnchecked && m.noteNames != nil && m.noteNames.initials[line[0]] {
+			m.noteLine(p - start)
+		}
 		if mode == scanUnchecked && !fieldInitial[line[0]] {
 			// Not a header ParseUnchecked reads (Max-Forwards, Allow, Route, P-*, X-*...): its
 			// colon is not even looked for.
@@ -220,6 +231,19 @@ func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ende
 		m.header(mode, data[cur:nameEnd], data[valStart:valEnd])
 	}
 	return p, ended
+}
+
+// noteLine notes a header line for EachHeaderIn (see NoteHeaders). It is kept out of line so that
+// scanHeaders, which calls it for few lines, stays small enough for its own callees to be inlined.
+//
+//go:noinline
+func (m *Message) noteLine(off int) {
+	if int(m.nNoted) < len(m.noted) {
+		m.noted[m.nNoted] = uint32(off)
+		m.nNoted++
+	} else {
+		m.nNoted = uint8(len(m.noted)) + 1
+	}
 }
 
 func (m *Message) header(mode scanMode, name, value []byte) {
@@ -254,10 +278,10 @@ func (m *Message) Clone() *Message {
 }
 
 func (m *Message) reset() {
-	hs, ids := m.headers[:0], m.ids[:0]
+	hs, ids, names := m.headers[:0], m.ids[:0], m.noteNames
 	// Zeroed in place, then filled: a composite literal would be built on the stack and copied.
 	*m = Message{}
-	m.headers, m.ids, m.ContentLength = hs, ids, -1
+	m.headers, m.ids, m.ContentLength, m.noteNames = hs, ids, -1, names
 }
 
 // invalid records the first grammar problem; the detail is formatted only then, so that the
@@ -739,6 +763,11 @@ func (s *HeaderNames) Add(name string) {
 	s.lengths |= 1 << min(len(name), 63)
 }
 
+// NoteHeaders makes ParseUnchecked note, in this and later parses into m, where the lines of
+// headers whose names start like one in names begin, so that EachHeaderIn(names) visits just those
+// lines instead of reading the header block again. names must not change while it is in use.
+func (m *Message) NoteHeaders(names *HeaderNames) { m.noteNames = names }
+
 // mayHold reports whether a name of n bytes starting with c could be in the set.
 func (s *HeaderNames) mayHold(c byte, n int) bool {
 	return s.initials[c] && s.lengths&(1<<min(n, 63)) != 0
@@ -758,6 +787,31 @@ func (m *Message) EachHeaderIn(names *HeaderNames, fn func(name, value []byte)) 
 		return
 	}
 	data := m.headerBlock
+	if names == m.noteNames && int(m.nNoted) <= len(m.noted) {
+		// ParseUnchecked noted the lines that start with one of the initials.
+		for _, p := range m.noted[:m.nNoted] {
+			p := int(p)
+			line, next := nextLine(data, p)
+			colon := bytes.IndexByte(line, ':')
+			if colon < 0 {
+				continue
+			}
+			n := colon
+			for n > 0 && isWSP(line[n-1]) {
+				n--
+			}
+			if n == 0 || names.lengths&(1<<min(n, 63)) == 0 {
+				continue
+			}
+			valEnd := p + len(line)
+			for next < len(data) && isWSP(data[next]) { // continuation lines
+				cont, after := nextLine(data, next)
+				valEnd, next = next+len(cont), after
+			}
+			fn(data[p:p+n], trimLWS(data[p+colon+1:valEnd]))
+		}
+		return
+	}
 	cur := -1 // the matching header being read: index of its name, -1 when none
 	var nameEnd, valStart, valEnd int
 	for p := 0; p < len(data); {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -481,5 +482,38 @@ func TestFieldInitial(t *testing.T) {
 	}
 	if n != 28 { // 8 headers, 6 with compact forms, in two cases
 		t.Errorf("%d spellings read by ParseUnchecked", n)
+	}
+}
+
+// TestNoteHeaders: a message parsed with NoteHeaders hands EachHeaderIn the noted lines, folded
+// values joined, without reading the header block again; past eight lines it reads it all.
+func TestNoteHeaders(t *testing.T) {
+	var names HeaderNames
+	for _, n := range []string{"X-ORIGINAL-CALLID", "Session-ID"} {
+		names.Add(n)
+	}
+	msg := "INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n" +
+		"From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n" +
+		"X-ORIGINAL-CALLID: first\r\n  part\r\nSupported: timer\r\nsession-id : ab12\r\nContent-Length: 0\r\n\r\n"
+	var m Message
+	m.NoteHeaders(&names)
+	if err := ParseUnchecked([]byte(msg), &m); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	m.EachHeaderIn(&names, func(n, v []byte) { got = append(got, string(n)+"="+string(v)) })
+	want := []string{"X-ORIGINAL-CALLID=first\r\n  part", "session-id=ab12"}
+	if !slices.Equal(got, want) || m.nNoted != 3 { // Supported is noted too (an S), then passed over
+		t.Errorf("saw %q with %d lines noted; want %q with 3", got, m.nNoted, want)
+	}
+	// Nine lines of noted initials: more than it notes.
+	many := strings.Replace(msg, "Supported: timer\r\n", strings.Repeat("Supported: timer\r\n", 9), 1)
+	if err := ParseUnchecked([]byte(many), &m); err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	m.EachHeaderIn(&names, func(n, v []byte) { got = append(got, string(n)+"="+string(v)) })
+	if !slices.Equal(got, want) || int(m.nNoted) <= len(m.noted) {
+		t.Errorf("with nine noted lines: saw %q (%d noted); want %q from a full read", got, m.nNoted, want)
 	}
 }

@@ -191,6 +191,7 @@ func callsDecodeOptions(corr *correlate.Calls, checked bool) decode.Options {
 	opts := decode.Options{DedupWindow: -1, UncheckedSIP: !checked}
 	if corr != nil {
 		opts.OtherUDP = corr.RTP
+		opts.NoteSIPHeaders = corr.HeaderNames()
 	}
 	return opts
 }
