@@ -150,9 +150,9 @@ func FuzzSDPEvents(f *testing.F) {
 }
 
 // cleanSDP reports the bodies both readers must agree on: the quick scan reads the spelling SDP
-// stacks write ("a=rtpmap:" in lower case, spaces and no tabs between fields, one CR at most
+// stacks write ("a=rtpmap:" in lower case, spaces and no tabs between fields, a CR only right
 // before LF).
 func cleanSDP(b []byte) bool {
-	return !bytes.Contains(b, []byte("\t")) && !bytes.Contains(b, []byte("\r\r")) &&
+	return !bytes.Contains(b, []byte("\t")) && bytes.Count(b, []byte("\r")) == bytes.Count(b, []byte("\r\n")) &&
 		bytes.Count(b, []byte("rtpmap:")) == bytes.Count(bytes.ToLower(b), []byte("rtpmap:"))
 }

@@ -135,7 +135,8 @@ func sdpEvents(body []byte, fn func(conn []byte, port, pt int)) {
 		}
 		switch line[0] {
 		case 'c': // c=IN IP4 192.0.2.1[/ttl]
-			addr := line[bytes.LastIndexByte(line, ' ')+1:]
+			l := bytes.TrimRight(line, " ") // the address is the last field, spaces after it or not
+			addr := l[bytes.LastIndexByte(l, ' ')+1:]
 			for i, ch := range addr {
 				if ch == '/' {
 					addr = addr[:i]
@@ -164,6 +165,11 @@ func sdpEvents(body []byte, fn func(conn []byte, port, pt int)) {
 			if n < 0 || n > 127 || len(rest) == 0 || rest[0] != ' ' {
 				continue
 			}
+			// Other encodings (PCMU/8000...) are turned away by their first letter or length:
+			// no Unicode letter folds to an ASCII letter of "telephone-event".
+			if e := bytes.TrimLeft(rest, " "); len(e) < len("telephone-event") || e[0]|0x20 != 't' {
+				continue
+			}
 			enc, rate, slash := bytes.Cut(bytes.Trim(rest, " "), []byte("/"))
 			if !bytes.EqualFold(enc, []byte("telephone-event")) {
 				continue
@@ -189,10 +195,11 @@ func nextField(b []byte) (field, rest []byte) {
 	return b, nil
 }
 
-// leadingInt reads the decimal number at the start of b (at most 6 digits; -1 when none).
+// leadingInt reads the decimal number at the start of b (at most 9 digits, as the SDP parser
+// reads numbers; -1 when none).
 func leadingInt(b []byte) (int, []byte) {
 	n, i := 0, 0
-	for i < len(b) && i < 6 && b[i] >= '0' && b[i] <= '9' {
+	for i < len(b) && i < 9 && b[i] >= '0' && b[i] <= '9' {
 		n = n*10 + int(b[i]-'0')
 		i++
 	}
