@@ -125,7 +125,7 @@ func (m *merger) next(f *Frame) bool {
 		// Refill the capture whose frame was handed out last time.
 		top := m.h[0]
 		if m.caps[top.cap].Next(&top.f) == nil {
-			if len(m.h) > 1 { // one input (the usual case) needs no reordering
+			if len(m.h) > 1 { // the last input left needs no reordering
 				heap.Fix(&m.h, 0)
 			}
 		} else {
