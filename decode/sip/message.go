@@ -790,62 +790,47 @@ func (m *Message) EachHeaderIn(names *HeaderNames, fn func(name, value []byte)) 
 	if names == m.noteNames && int(m.nNoted) <= len(m.noted) {
 		// ParseUnchecked noted the lines that start with one of the initials.
 		for _, p := range m.noted[:m.nNoted] {
-			p := int(p)
-			line, next := nextLine(data, p)
-			colon := bytes.IndexByte(line, ':')
-			if colon < 0 {
-				continue
+			if name, value, ok := names.headerAt(data, int(p)); ok {
+				fn(name, value)
 			}
-			n := colon
-			for n > 0 && isWSP(line[n-1]) {
-				n--
-			}
-			if n == 0 || names.lengths&(1<<min(n, 63)) == 0 {
-				continue
-			}
-			valEnd := p + len(line)
-			for next < len(data) && isWSP(data[next]) { // continuation lines
-				cont, after := nextLine(data, next)
-				valEnd, next = next+len(cont), after
-			}
-			fn(data[p:p+n], trimLWS(data[p+colon+1:valEnd]))
 		}
 		return
 	}
-	cur := -1 // the matching header being read: index of its name, -1 when none
-	var nameEnd, valStart, valEnd int
 	for p := 0; p < len(data); {
 		line, next := nextLine(data, p)
 		if len(line) == 0 {
 			break
 		}
-		if isWSP(line[0]) {
-			if cur >= 0 {
-				valEnd = p + len(line)
-			}
-			p = next
-			continue
-		}
-		if cur >= 0 {
-			fn(data[cur:nameEnd], trimLWS(data[valStart:valEnd]))
-			cur = -1
-		}
-		if names.initials[line[0]] {
-			if colon := bytes.IndexByte(line, ':'); colon >= 0 {
-				n := colon
-				for n > 0 && isWSP(line[n-1]) {
-					n--
-				}
-				if n > 0 && names.lengths&(1<<min(n, 63)) != 0 {
-					cur, nameEnd, valStart, valEnd = p, p+n, p+colon+1, p+len(line)
-				}
+		if names.initials[line[0]] && !isWSP(line[0]) {
+			if name, value, ok := names.headerAt(data, p); ok {
+				fn(name, value)
 			}
 		}
 		p = next
 	}
-	if cur >= 0 {
-		fn(data[cur:nameEnd], trimLWS(data[valStart:valEnd]))
+}
+
+// headerAt reads the header whose line starts at data[p] when its name has the length of a name
+// in s (the initial is the caller's test): the name, and the value with its continuation lines.
+func (s *HeaderNames) headerAt(data []byte, p int) (name, value []byte, ok bool) {
+	line, next := nextLine(data, p)
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return nil, nil, false
 	}
+	n := colon
+	for n > 0 && isWSP(line[n-1]) {
+		n--
+	}
+	if n == 0 || s.lengths&(1<<min(n, 63)) == 0 {
+		return nil, nil, false
+	}
+	valEnd := p + len(line)
+	for next < len(data) && isWSP(data[next]) { // continuation lines
+		cont, after := nextLine(data, next)
+		valEnd, next = next+len(cont), after
+	}
+	return data[p : p+n], trimLWS(data[p+colon+1 : valEnd]), true
 }
 
 // from, to and via return the parsed From, To and top Via, parsing them first after ParseUnchecked.
