@@ -344,7 +344,9 @@ func NewCalls(opts CallOptions) *Calls {
 			hs = append(hs, h)
 		}
 	}
+	seed := maphash.MakeSeed()
 	c := &Calls{
+		seed:     seed,
 		opts:     opts,
 		headers:  hs,
 		linkVals: make([][]byte, len(hs)),
@@ -352,13 +354,12 @@ func NewCalls(opts CallOptions) *Calls {
 		waiting:  make(map[string][]*legState),
 		shared:   make(map[string]*legState),
 		byNum:    make(map[string][]*legState),
-		rtp:      newRTPIndex(),
+		rtp:      newRTPIndex(seed),
 		tombs:    [2]*legState{{}, {}},
 	}
 	for _, h := range slices.Concat(hs, []string{"Session-ID", "P-Charging-Vector"}, forwardNames) {
 		c.linkNames.Add(h)
 	}
-	c.seed = maphash.MakeSeed()
 	for i := range c.idKeys {
 		c.idKeys[i] = maphash.Comparable(c.seed, i) | 1
 	}

@@ -478,14 +478,14 @@ func TestRTPAddressTakenOver(t *testing.T) {
 		for _, call := range c.Add(m) {
 			emitted = append(emitted, call.CallID)
 		}
-		if s := c.rtp.sinks[media]; i == 1 && s.leg != c.legs["second"] {
+		if s, _ := c.rtp.sinks.get(media); i == 1 && s.leg != c.legs["second"] {
 			t.Fatalf("the address is not the second call's")
 		}
 	}
 	if len(emitted) != 1 || emitted[0] != "second" {
 		t.Fatalf("emitted %v, want the second call", emitted)
 	}
-	if _, ok := c.rtp.sinks[media]; ok || c.rtp.ports[4000] != 0 {
+	if _, ok := c.rtp.sinks.get(media); ok || c.rtp.ports[4000] != 0 {
 		t.Errorf("the address outlived the call that held it")
 	}
 	c.Flush()

@@ -11,7 +11,7 @@ import (
 	"github.com/sigtrace/sigtrace/decode"
 )
 
-// rtpKey is a media address as a map key: plain bytes hash faster than netip.AddrPort.
+// rtpKey is a media address as a table key.
 type rtpKey struct {
 	addr [16]byte
 	port uint16
@@ -22,37 +22,35 @@ func keyOf(ap netip.AddrPort) rtpKey { return rtpKey{addr: ap.Addr().As16(), por
 // rtpIndex holds the media addresses open legs announced, with how many there are per UDP port
 // and per payload type: the cheap first tests of every frame.
 type rtpIndex struct {
-	sinks map[rtpKey]rtpSink
+	sinks rtpTable
 	ports []uint16
 	pts   [128]uint32
 }
 
-func newRTPIndex() rtpIndex {
-	return rtpIndex{sinks: make(map[rtpKey]rtpSink), ports: make([]uint16, 1<<16)}
+func newRTPIndex(seed maphash.Seed) rtpIndex {
+	return rtpIndex{sinks: newRTPTable(seed), ports: make([]uint16, 1<<16)}
 }
 
 // set makes s the sink of k; old is the sink it replaces (ok false when none).
 func (x *rtpIndex) set(k rtpKey, s rtpSink) (old rtpSink, ok bool) {
-	if old, ok = x.sinks[k]; ok {
+	if old, ok = x.sinks.put(k, s); ok {
 		x.pts[old.pt]--
 	} else {
 		x.ports[k.port]++
 	}
-	x.sinks[k] = s
 	x.pts[s.pt]++
 	return old, ok
 }
 
 // empty reports that no address is held and no count is left.
 func (x *rtpIndex) empty() bool {
-	return len(x.sinks) == 0 && !slices.ContainsFunc(x.ports, func(n uint16) bool { return n != 0 }) &&
+	return x.sinks.n == 0 && !slices.ContainsFunc(x.ports, func(n uint16) bool { return n != 0 }) &&
 		x.pts == [128]uint32{}
 }
 
 // remove forgets k.
 func (x *rtpIndex) remove(k rtpKey) {
-	if s, ok := x.sinks[k]; ok {
-		delete(x.sinks, k)
+	if s, ok := x.sinks.delete(k); ok {
 		x.ports[k.port]--
 		x.pts[s.pt]--
 	}
@@ -217,7 +215,7 @@ func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame in
 	if len(payload) < 16 || payload[0]>>6 != 2 || c.rtp.pts[payload[1]&0x7f] == 0 {
 		return
 	}
-	sink, ok := c.rtp.sinks[keyOf(dst)]
+	sink, ok := c.rtp.sinks.get(keyOf(dst))
 	if !ok || payload[1]&0x7f != sink.pt {
 		return
 	}
