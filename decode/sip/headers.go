@@ -1,5 +1,7 @@
 package sip
 
+import "encoding/binary"
+
 // hdrID names the headers the parser knows. Parse classifies each header once, so lookups by a
 // known name (in either its long or its compact form) compare small integers, not strings.
 type hdrID uint8
@@ -195,39 +197,72 @@ var fieldInitial = func() (t [256]bool) {
 // fieldHeader classifies only the headers that fill Message fields (Call-ID, From, To, Via, CSeq,
 // Content-Type, Content-Length, User-Agent, and their compact forms); every other is hUnknown.
 // ParseUnchecked reads nothing else, so it need not tell the others apart.
+//
+// Names are compared a word at a time, case-insensitively: ORing 0x20 into a byte lower-cases a
+// letter and leaves a dash alone, but it also turns CR (0x0d) into a dash, so dashes are compared
+// exactly besides.
 func fieldHeader(name []byte) hdrID {
-	var id hdrID
+	const fold16, fold32, fold64 = 0x2020, 0x20202020, 0x2020202020202020
 	switch len(name) {
 	case 1:
 		switch lower(name[0]) {
 		case 'i', 'f', 't', 'v', 'c', 'l':
 			return byCompact[name[0]]
 		}
-		return hUnknown
 	case 2:
-		id = hTo
+		if binary.LittleEndian.Uint16(name)|fold16 == wTo {
+			return hTo
+		}
 	case 3:
-		id = hVia
+		if binary.LittleEndian.Uint16(name)|fold16 == wVi && name[2]|0x20 == 'a' {
+			return hVia
+		}
 	case 4:
-		id = hFrom
-		if lower(name[0]) == 'c' {
-			id = hCSeq
+		switch binary.LittleEndian.Uint32(name) | fold32 {
+		case wFrom:
+			return hFrom
+		case wCSeq:
+			return hCSeq
 		}
 	case 7:
-		id = hCallID
+		if binary.LittleEndian.Uint32(name)|fold32 == wCall && binary.LittleEndian.Uint32(name[3:])|fold32 == wLID &&
+			name[4] == '-' {
+			return hCallID
+		}
 	case 10:
-		id = hUserAgent
+		if binary.LittleEndian.Uint64(name)|fold64 == wUserAge && binary.LittleEndian.Uint16(name[8:])|fold16 == wNt &&
+			name[4] == '-' {
+			return hUserAgent
+		}
 	case 12:
-		id = hContentType
+		if binary.LittleEndian.Uint64(name)|fold64 == wContent && binary.LittleEndian.Uint32(name[8:])|fold32 == wType &&
+			name[7] == '-' {
+			return hContentType
+		}
 	case 14:
-		id = hContentLength
-	default:
-		return hUnknown
-	}
-	if string(name) == hdrInfo[id].name || equalFold(name, hdrInfo[id].name) {
-		return id
+		if binary.LittleEndian.Uint64(name)|fold64 == wContent && binary.LittleEndian.Uint64(name[6:])|fold64 == wTLength &&
+			name[7] == '-' {
+			return hContentLength
+		}
 	}
 	return hUnknown
+}
+
+// The words fieldHeader compares names with: lower-case pieces of them, as little-endian loads
+// read them.
+var (
+	wTo, wVi, wNt             = uint16(le("to")), uint16(le("vi")), uint16(le("nt"))
+	wFrom, wCSeq, wCall, wLID = uint32(le("from")), uint32(le("cseq")), uint32(le("call")), uint32(le("l-id"))
+	wType                     = uint32(le("type"))
+	wUserAge, wContent        = le("user-age"), le("content-")
+	wTLength                  = le("t-length")
+)
+
+func le(s string) (w uint64) {
+	for i := range len(s) {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	return w
 }
 
 // CanonicalName returns the long, canonically cased form of a known header name ("i" and "call-id"

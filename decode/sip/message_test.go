@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -515,5 +516,52 @@ func TestNoteHeaders(t *testing.T) {
 	m.EachHeaderIn(&names, func(n, v []byte) { got = append(got, string(n)+"="+string(v)) })
 	if !slices.Equal(got, want) || int(m.nNoted) <= len(m.noted) {
 		t.Errorf("with nine noted lines: saw %q (%d noted); want %q from a full read", got, m.nNoted, want)
+	}
+}
+
+// TestFieldHeaderFolding compares fieldHeader, which compares names a word at a time, with
+// lookupHeader for every case spelling of the names it reads and for every single-byte change of
+// each (CR and the bytes that fold like letters or dashes among them).
+func TestFieldHeaderFolding(t *testing.T) {
+	want := func(name []byte) hdrID {
+		switch id := lookupHeader(name); id {
+		case hCallID, hFrom, hTo, hVia, hCSeq, hContentLength, hContentType, hUserAgent:
+			return id
+		}
+		return hUnknown
+	}
+	check := func(name []byte) {
+		if got, w := fieldHeader(name), want(name); got != w {
+			t.Fatalf("fieldHeader(%q) = %d, want %d", name, got, w)
+		}
+	}
+	checked := 0
+	for _, id := range []hdrID{hCallID, hFrom, hTo, hVia, hCSeq, hContentLength, hContentType, hUserAgent} {
+		base := []byte(hdrInfo[id].name)
+		for bits := range 1 << len(base) { // every spelling in upper and lower case
+			name := bytes.Clone(base)
+			for i := range name {
+				if bits&(1<<i) != 0 {
+					name[i] = upper(name[i])
+				} else {
+					name[i] = lower(name[i])
+				}
+			}
+			check(name)
+			checked++
+		}
+		for i := range base { // every byte replaced by every value
+			for c := range 256 {
+				name := bytes.Clone(base)
+				name[i] = byte(c)
+				check(name)
+				checked++
+			}
+		}
+		check(base[:len(base)-1])
+		check(append(bytes.Clone(base), 'x'))
+	}
+	if checked < 30000 {
+		t.Fatalf("only %d names checked", checked)
 	}
 }
