@@ -68,12 +68,14 @@ const eventDigits = "0123456789*#ABCD"
 // watchRTP registers the media addresses of an SDP that negotiates telephone-event, so that RTP
 // DTMF sent to them is reported on the leg.
 func (c *Calls) watchRTP(l *legState, body []byte) {
-	if !bytes.Contains(body, []byte("telephone-event")) {
-		return
-	}
-	// A proxy relays the same SDP on each of its hops: read each body once per leg.
+	// A proxy relays the same SDP on each of its hops: read each body once per leg. Only bodies
+	// with telephone-event are remembered, but the hash comes first: it costs less than the search
+	// it saves on the next hop.
 	h := maphash.Bytes(c.seed, body)
 	if h == l.sdpSeen[0] || h == l.sdpSeen[1] {
+		return
+	}
+	if !bytes.Contains(body, []byte("telephone-event")) {
 		return
 	}
 	l.sdpSeen[1], l.sdpSeen[0] = l.sdpSeen[0], h

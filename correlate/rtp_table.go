@@ -18,10 +18,12 @@ type rtpTable struct {
 	k1    uint64
 }
 
+// rtpSlot is 32 bytes (the sink spelled out to fit): two to a cache line, none across two.
 type rtpSlot struct {
 	key  rtpKey
+	pt   uint8
 	used bool
-	sink rtpSink
+	leg  *legState
 }
 
 func newRTPTable(seed maphash.Seed) rtpTable {
@@ -52,22 +54,24 @@ func (t *rtpTable) find(k rtpKey) (i int, found bool) {
 
 func (t *rtpTable) get(k rtpKey) (rtpSink, bool) {
 	i, ok := t.find(k)
-	return t.slots[i].sink, ok
+	return t.slots[i].sink(), ok
 }
+
+func (s *rtpSlot) sink() rtpSink { return rtpSink{leg: s.leg, pt: s.pt} }
 
 // put stores s under k and returns the sink it replaced.
 func (t *rtpTable) put(k rtpKey, s rtpSink) (old rtpSink, replaced bool) {
 	i, ok := t.find(k)
 	if ok {
-		old = t.slots[i].sink
-		t.slots[i].sink = s
+		old = t.slots[i].sink()
+		t.slots[i].leg, t.slots[i].pt = s.leg, s.pt
 		return old, true
 	}
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 		i, _ = t.find(k)
 	}
-	t.slots[i] = rtpSlot{key: k, used: true, sink: s}
+	t.slots[i] = rtpSlot{key: k, pt: s.pt, used: true, leg: s.leg}
 	t.n++
 	return rtpSink{}, false
 }
@@ -79,7 +83,7 @@ func (t *rtpTable) delete(k rtpKey) (rtpSink, bool) {
 	if !ok {
 		return rtpSink{}, false
 	}
-	s := t.slots[i].sink
+	s := t.slots[i].sink()
 	mask := len(t.slots) - 1
 	for j := (i + 1) & mask; t.slots[j].used; j = (j + 1) & mask {
 		// The entry at j may fill the hole at i unless its home lies cyclically in (i, j].

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestRTPTableAgainstMap runs random puts and deletes on a table and on a Go map and compares
@@ -68,5 +69,11 @@ func TestRTPTableAgainstMap(t *testing.T) {
 		if s.used {
 			t.Fatalf("slot %d still used after every key was deleted", i)
 		}
+	}
+}
+
+func TestRTPSlotSize(t *testing.T) {
+	if n := unsafe.Sizeof(rtpSlot{}); n != 32 {
+		t.Errorf("rtpSlot is %d bytes, want 32 (two to a cache line)", n)
 	}
 }
