@@ -129,6 +129,8 @@ func tagOf(v []byte) []byte {
 		if lt = skipLWS(v, e); lt >= len(v) || v[lt] != '<' {
 			return readNameAddr(v).Param("tag")
 		}
+	} else if len(v) > 0 && v[0] == '<' {
+		lt = 0 // the usual value, <URI>;params: no search
 	} else if lt = bytes.IndexByte(v, '<'); lt < 0 {
 		semi := bytes.IndexByte(v, ';')
 		if semi < 0 {

@@ -178,7 +178,15 @@ func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ende
 	var nameEnd, valStart, valEnd int
 	start := p
 	for p < len(data) {
-		line, next := nextLine(data, p)
+		// nextLine, written out: this loop runs for every header line of every message, and the
+		// call would cost about as much as the search for the line end.
+		line, next := data[p:], len(data)
+		if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
+			line, next = line[:nl], p+nl+1
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
 		if len(line) == 0 {
 			ended = true
 			p = next
