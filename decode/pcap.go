@@ -24,7 +24,7 @@ const pcapBufferSize = 512 << 10
 
 type pcapReader struct {
 	r        *bufio.Reader
-	order    binary.ByteOrder
+	big      bool // big-endian headers (the file's writer was); read without an interface call
 	nano     bool
 	linkType layers.LinkType
 	pending  int   // bytes of the frame handed out last, discarded on the next call
@@ -38,21 +38,27 @@ func newPcapReader(r *bufio.Reader) (*pcapReader, error) {
 	}
 	p := &pcapReader{r: r, offset: 24}
 	switch binary.LittleEndian.Uint32(hdr) {
-	case 0xa1b2c3d4:
-		p.order = binary.LittleEndian
+	case 0xa1b2c3d4: // little-endian, microseconds
 	case 0xa1b23c4d:
-		p.order, p.nano = binary.LittleEndian, true
+		p.nano = true
 	case 0xd4c3b2a1:
-		p.order = binary.BigEndian
+		p.big = true
 	case 0x4d3cb2a1:
-		p.order, p.nano = binary.BigEndian, true
+		p.big, p.nano = true, true
 	default:
 		return nil, ErrUnknownFormat
 	}
 	// The link type is the low 16 bits; the high bits may carry FCS information.
-	p.linkType = layers.LinkType(p.order.Uint32(hdr[20:]) & 0xffff)
+	p.linkType = layers.LinkType(p.u32(hdr[20:]) & 0xffff)
 	r.Discard(24)
 	return p, nil
+}
+
+func (p *pcapReader) u32(b []byte) uint32 {
+	if p.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 func (p *pcapReader) next() (data []byte, ts time.Time, origLen int, err error) {
@@ -68,10 +74,10 @@ func (p *pcapReader) next() (data []byte, ts time.Time, origLen int, err error) 
 		}
 		return nil, time.Time{}, 0, errors.New("pcap: record header cut short")
 	}
-	sec := int64(p.order.Uint32(hdr))
-	frac := int64(p.order.Uint32(hdr[4:]))
-	caplen := int(p.order.Uint32(hdr[8:]))
-	origLen = int(p.order.Uint32(hdr[12:]))
+	sec := int64(p.u32(hdr))
+	frac := int64(p.u32(hdr[4:]))
+	caplen := int(p.u32(hdr[8:]))
+	origLen = int(p.u32(hdr[12:]))
 	if caplen > maxPcapFrame {
 		return nil, time.Time{}, 0, fmt.Errorf("pcap: corrupt record: captured length %d", caplen)
 	}
