@@ -202,7 +202,11 @@ func (m *Message) scanHeaders(data []byte, p int, mode scanMode) (next int, ende
 			continue
 		}
 		if cur >= 0 {
-			m.header(mode, data[cur:nameEnd], data[valStart:valEnd])
+			if mode == scanUnchecked { // the hot mode, without the dispatch
+				m.readHeader(data[cur:nameEnd], data[valStart:valEnd])
+			} else {
+				m.header(mode, data[cur:nameEnd], data[valStart:valEnd])
+			}
 		}
 		cur = -1
 		if mode == scanUnchecked && m.noteNames != nil && m.noteNames.initials[line[0]] {
