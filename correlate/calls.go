@@ -304,6 +304,7 @@ type Calls struct {
 	tombs     [2]*legState
 	tombIDs   [2][]string // the Call-IDs given each generation's tombstone (some reused since)
 	tomb      int         // the generation new tombstones get
+	revived   [2]int      // per generation: tombstones replaced by a new leg of their Call-ID
 	nextSweep time.Time
 	waiting   map[string][]*legState // legs whose parent Call-ID has not been seen yet
 	shared    map[string]*legState   // Session-ID / icid-value: the first leg holding it
@@ -328,6 +329,14 @@ type Calls struct {
 
 // isTomb reports whether a legs entry is a tombstone.
 func (c *Calls) isTomb(l *legState) bool { return l == c.tombs[0] || l == c.tombs[1] }
+
+// tombGen returns the generation of a tombstone.
+func (c *Calls) tombGen(l *legState) int {
+	if l == c.tombs[0] {
+		return 0
+	}
+	return 1
+}
 
 // defaultLegHeaders hold the Call-ID of a parent leg.
 var defaultLegHeaders = []string{"X-ORIGINAL-CALLID", "X-CID", "X-Call-ID"}

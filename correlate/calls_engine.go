@@ -94,6 +94,9 @@ func (c *Calls) sipMessage(m *decode.Message, t time.Time) {
 			c.stats.OutOfDialog++
 			return
 		}
+		if l != nil { // a tombstone: an initial INVITE starts its Call-ID again
+			c.revived[c.tombGen(l)]++
+		}
 		ft = s.FromTag()
 		l = c.newLeg(m, t, ft, !initial)
 	} else {
@@ -253,11 +256,20 @@ func (c *Calls) expire() {
 	if !c.now.Before(c.nextSweep) {
 		if !c.nextSweep.IsZero() {
 			old := 1 - c.tomb
-			for _, id := range c.tombIDs[old] {
-				if c.legs[id] == c.tombs[old] {
+			if c.revived[old] == 0 {
+				// No Call-ID of this generation started again, so each still maps to its
+				// tombstone: a new leg is the only way to replace one (and to tombstone it again).
+				for _, id := range c.tombIDs[old] {
 					delete(c.legs, id)
 				}
+			} else {
+				for _, id := range c.tombIDs[old] {
+					if c.legs[id] == c.tombs[old] {
+						delete(c.legs, id)
+					}
+				}
 			}
+			c.revived[old] = 0
 			c.tombIDs[old] = clearStrings(c.tombIDs[old])
 			c.tomb = old
 		}

@@ -559,3 +559,49 @@ func TestTimersPastYear2262(t *testing.T) {
 		}
 	}
 }
+
+// TestTombstoneGenerations follows a Call-ID through both tombstone generations: emitted, started
+// again by a new INVITE while its tombstone lasts, emitted again into the other generation. The
+// sweep of the first generation must leave the second tombstone alone (a late message then is
+// still late); the sweep of the second, where nothing started again, removes it.
+func TestTombstoneGenerations(t *testing.T) {
+	w := newWire(t)
+	from, to := "<sip:1@a>;tag=x", "<sip:2@b>"
+	call := func(s int, cseq int) {
+		w.add(s*1000, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs("reuse", from, to, itoa(cseq)+" INVITE"))
+		w.add(s*1000+100, proxy, ua1, "SIP/2.0 200 OK\n"+hdrs("reuse", from, to+";tag=y", itoa(cseq)+" INVITE"))
+		w.add(s*1000+1000, ua1, proxy, "BYE sip:2@b SIP/2.0\n"+hdrs("reuse", from, to+";tag=y", itoa(cseq+1)+" BYE"))
+		w.add(s*1000+1001, proxy, ua1, "SIP/2.0 200 OK\n"+hdrs("reuse", from, to+";tag=y", itoa(cseq+1)+" BYE"))
+	}
+	tick := func(s int) { // moves the capture clock on (an out-of-dialog request)
+		w.add(s*1000, ua2, node, "OPTIONS sip:n SIP/2.0\n"+hdrs("tick-"+itoa(s), from, to, "1 OPTIONS"))
+	}
+	late := func(s int) { // a retransmitted 200 to the second BYE
+		w.add(s*1000, proxy, ua1, "SIP/2.0 200 OK\n"+hdrs("reuse", from, to+";tag=y", "12 BYE"))
+	}
+	call(0, 1)   // emitted at 6 s into the first generation (sweeps at 33, 66, 99 s)
+	tick(6)      //
+	tick(33)     // sweeps the empty second generation
+	call(40, 11) // the Call-ID again: its first tombstone is replaced
+	tick(46)     // emitted into the second generation
+	tick(66)     // sweeps the first generation: the second tombstone stays
+	late(70)     // late
+	tick(99)     // sweeps the second generation
+	late(100)    // now unknown: a partial leg of its own
+	calls, c := w.run(CallOptions{})
+	var answered, partial int
+	for _, call := range calls {
+		switch {
+		case call.CallID == "reuse" && call.Outcome == Answered && !call.Legs[0].Partial:
+			answered++
+		case call.CallID == "reuse" && call.Legs[0].Partial:
+			partial++
+		}
+	}
+	if answered != 2 || partial != 1 {
+		t.Errorf("%d answered calls and %d partial ones, want 2 and 1 (%d calls in all)", answered, partial, len(calls))
+	}
+	if st := c.Stats(); st.Late != 1 {
+		t.Errorf("%d late messages, want 1", st.Late)
+	}
+}
