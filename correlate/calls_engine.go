@@ -41,15 +41,21 @@ type stamp struct {
 	frame   int
 	input   string
 	primary bool
+	seen    bool // t is not the zero time: set, worked out once instead of at every test
 }
 
-func (s *stamp) set() bool { return !s.t.IsZero() }
+func (s *stamp) set() bool { return s.seen }
+
+// stampOf is a sighting of m at t.
+func stampOf(m *decode.Message, t time.Time, primary bool) stamp {
+	return stamp{t: t, frame: m.Frame, input: m.Input, primary: primary, seen: !t.IsZero()}
+}
 
 // offer records a sighting: the first one, or a later one on the leg's first hop when the
 // recorded one is not.
 func (s *stamp) offer(m *decode.Message, t time.Time, primary bool) bool {
-	if s.t.IsZero() || (primary && !s.primary) {
-		*s = stamp{t: t, frame: m.Frame, input: m.Input, primary: primary}
+	if !s.seen || (primary && !s.primary) {
+		*s = stampOf(m, t, primary)
 		return true
 	}
 	return false

@@ -411,7 +411,7 @@ func (l *legState) inviteResponse(m *decode.Message, t time.Time, toTag []byte, 
 	default:
 		better := !l.fail.set() || s.CSeq > l.failCSeq || (s.CSeq == l.failCSeq && primary && !l.fail.primary)
 		if better {
-			l.fail = stamp{t: t, frame: m.Frame, input: m.Input, primary: primary}
+			l.fail = stampOf(m, t, primary)
 			l.failStatus = st
 			l.failCSeq = s.CSeq
 			if !l.answer.set() {
