@@ -146,7 +146,9 @@ func FuzzParseUnchecked(f *testing.F) {
 		}
 		if ok && (fmt.Sprint(errS) != fmt.Sprint(errU) || fmt.Sprint(sniffed.Invalid) != fmt.Sprint(u.Invalid) ||
 			!bytes.Equal(sniffed.Raw, u.Raw) || !bytes.Equal(sniffed.CallID, u.CallID) || !bytes.Equal(sniffed.Method, u.Method) ||
-			sniffed.StatusCode != u.StatusCode || !bytes.Equal(sniffed.Body, u.Body) || sniffed.CSeq != u.CSeq) {
+			sniffed.StatusCode != u.StatusCode || !bytes.Equal(sniffed.Body, u.Body) || sniffed.CSeq != u.CSeq ||
+			sniffed.IsRequest != u.IsRequest || !bytes.Equal(sniffed.RequestURI, u.RequestURI) ||
+			!bytes.Equal(sniffed.Version, u.Version) || !bytes.Equal(sniffed.Reason, u.Reason)) {
 			t.Fatalf("ParseIfSIP: %v, invalid %v, %q; ParseUnchecked: %v, invalid %v, %q", errS, sniffed.Invalid, sniffed.Raw, errU, u.Invalid, u.Raw)
 		}
 		if errU == nil {

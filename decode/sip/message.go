@@ -93,11 +93,11 @@ func ParseUnchecked(data []byte, m *Message) error { return m.parse(data, false)
 // ParseIfSIP parses data as Parse does (ParseUnchecked when unchecked) if LooksLikeSIP(data),
 // reading the first line once for both; ok reports the sniff, and m is left alone without it.
 func ParseIfSIP(data []byte, m *Message, unchecked bool) (ok bool, err error) {
-	line, next, ok := sniffStartLine(data)
+	line, next, last, ok := sniffStartLineAt(data)
 	if !ok {
 		return false, nil
 	}
-	return true, m.parseFrom(data, 0, line, next, !unchecked)
+	return true, m.parseFrom(data, 0, line, next, last, !unchecked)
 }
 
 func (m *Message) parse(data []byte, checked bool) error {
@@ -111,20 +111,25 @@ func (m *Message) parse(data []byte, checked bool) error {
 		return errEmpty
 	}
 	line, next := nextLine(data, p)
-	return m.parseFrom(data, p, line, next, checked)
+	return m.parseFrom(data, p, line, next, -2, checked)
 }
 
 // parseFrom parses the message whose start line, data[start:], is line, and whose headers begin
-// at next.
-func (m *Message) parseFrom(data []byte, start int, line []byte, next int, checked bool) error {
+// at next. sniffed is what startLineAt found when it passed the line: the space before the
+// version of a request, -1 for a status line; -2 when the line was not sniffed.
+func (m *Message) parseFrom(data []byte, start int, line []byte, next, sniffed int, checked bool) error {
 	m.reset()
 	m.unchecked = !checked
-	if checked {
+	switch {
+	case checked:
 		if err := m.parseStartLine(line); err != nil {
 			return err
 		}
-	} else if err := m.readStartLine(line); err != nil {
-		return err
+	case sniffed >= -1 && m.readSniffedStartLine(line, sniffed):
+	default:
+		if err := m.readStartLine(line); err != nil {
+			return err
+		}
 	}
 	p := next
 
@@ -452,6 +457,33 @@ func (m *Message) readStartLine(line []byte) error {
 	}
 	m.Method, m.RequestURI, m.Version = line[:sp], uri, line[last+1:end]
 	return nil
+}
+
+// readSniffedStartLine is readStartLine for a line startLineAt passed, which found where things
+// are (last: the space before a request's version, -1 for a status line): it reads the same
+// fields without searching for them again. It reports false, reading nothing, for a line
+// readStartLine must look at (a request without a Request-URI).
+func (m *Message) readSniffedStartLine(line []byte, last int) bool {
+	if last < 0 { // "SIP/x.y NNN reason": startLineAt checked the version and the three digits
+		m.Version = line[:7]
+		m.StatusCode = int(line[8]-'0')*100 + int(line[9]-'0')*10 + int(line[10]-'0')
+		m.Reason = line[min(12, len(line)):]
+		return true
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if last <= sp {
+		return false
+	}
+	uri := trimLWS(line[sp+1 : last])
+	if len(uri) > 2 && uri[0] == '<' && uri[len(uri)-1] == '>' {
+		uri = uri[1 : len(uri)-1]
+	}
+	if len(uri) == 0 {
+		return false
+	}
+	m.IsRequest = true
+	m.Method, m.RequestURI, m.Version = line[:sp], uri, line[last+1:last+8]
+	return true
 }
 
 // clip shortens what an error quotes, so that junk input does not make huge messages.

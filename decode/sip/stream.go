@@ -129,13 +129,21 @@ func LooksLikeSIP(b []byte) bool {
 // sniffStartLine is LooksLikeSIP's test; it also returns the first line (without its line end)
 // and where the next begins, for ParseIfSIP to go on from.
 func sniffStartLine(b []byte) (line []byte, next int, ok bool) {
+	line, next, _, ok = sniffStartLineAt(b)
+	return line, next, ok
+}
+
+// sniffStartLineAt is sniffStartLine that also returns, for a request line, where the space
+// before its SIP version is (-1 for a status line).
+func sniffStartLineAt(b []byte) (line []byte, next, last int, ok bool) {
 	// Both start lines begin with a token character; RTP (0x80...) and most binary payloads are
 	// turned away here, before a search for the end of a line that they do not have.
 	if len(b) == 0 || !isToken(b[0]) {
-		return nil, 0, false
+		return nil, 0, -1, false
 	}
 	line, next = nextLine(b, 0)
-	return line, next, startLine(line)
+	last, ok = startLineAt(line)
+	return line, next, last, ok
 }
 
 func trimCR(b []byte) []byte {
@@ -153,25 +161,36 @@ func isVersion(b []byte) bool {
 // startLine is the sniff shared by LooksLikeSIP and MessageLength; it is looser than Parse (extra
 // spaces, <> around the URI) but never accepts another protocol's line.
 func startLine(line []byte) bool {
+	_, ok := startLineAt(line)
+	return ok
+}
+
+// startLineAt is startLine that also returns, for a request line, the index of the space before
+// its SIP version (-1 for a status line).
+func startLineAt(line []byte) (last int, ok bool) {
 	if len(line) >= 11 && isVersion(line[:7]) && line[7] == ' ' {
-		return '1' <= line[8] && line[8] <= '6' && isDigit(line[9]) && isDigit(line[10]) &&
+		return -1, '1' <= line[8] && line[8] <= '6' && isDigit(line[9]) && isDigit(line[10]) &&
 			(len(line) == 11 || line[11] == ' ')
 	}
 	sp := bytes.IndexByte(line, ' ')
 	if sp <= 0 || !isTokenString(line[:sp]) {
-		return false
+		return -1, false
 	}
 	rest := line[sp+1:]
 	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '<') {
 		rest = rest[1:]
 	}
 	if !validScheme(rest) {
-		return false
+		return -1, false
 	}
-	for len(line) > 0 && isWSP(line[len(line)-1]) {
-		line = line[:len(line)-1]
+	end := len(line)
+	for end > 0 && isWSP(line[end-1]) {
+		end--
 	}
-	return len(line) > 8 && line[len(line)-8] == ' ' && isVersion(line[len(line)-7:])
+	if end > 8 && line[end-8] == ' ' && isVersion(line[end-7:end]) {
+		return end - 8, true
+	}
+	return -1, false
 }
 
 // startLinePrefix reports whether b could still become a SIP start line.
