@@ -111,12 +111,15 @@ func (m *Message) parse(data []byte, checked bool) error {
 		return errEmpty
 	}
 	line, next := nextLine(data, p)
-	return m.parseFrom(data, p, line, next, -2, checked)
+	return m.parseFrom(data, p, line, next, notSniffed, checked)
 }
 
 // parseFrom parses the message whose start line, data[start:], is line, and whose headers begin
 // at next. sniffed is what startLineAt found when it passed the line: the space before the
-// version of a request, -1 for a status line; -2 when the line was not sniffed.
+// version of a request, -1 for a status line; notSniffed when the line was not sniffed.
+// notSniffed tells parseFrom that startLineAt did not look at the start line.
+const notSniffed = -2
+
 func (m *Message) parseFrom(data []byte, start int, line []byte, next, sniffed int, checked bool) error {
 	m.reset()
 	m.unchecked = !checked
@@ -125,7 +128,7 @@ func (m *Message) parseFrom(data []byte, start int, line []byte, next, sniffed i
 		if err := m.parseStartLine(line); err != nil {
 			return err
 		}
-	case sniffed >= -1 && m.readSniffedStartLine(line, sniffed):
+	case sniffed != notSniffed && m.readSniffedStartLine(line, sniffed):
 	default:
 		if err := m.readStartLine(line); err != nil {
 			return err
@@ -438,7 +441,6 @@ func (m *Message) readStartLine(line []byte) error {
 		m.Reason = line[min(sp+5, len(line)):]
 		return nil
 	}
-	m.IsRequest = true
 	sp := bytes.IndexByte(line, ' ')
 	end := len(line)
 	for end > 0 && isLWS(line[end-1]) {
@@ -448,15 +450,26 @@ func (m *Message) readStartLine(line []byte) error {
 	if sp <= 0 || last <= sp || !hasPrefixFold(line[last+1:], "SIP/") {
 		return fmt.Errorf("%w: start line %q", ErrNotSIP, clip(line))
 	}
+	if !m.setRequestLine(line, sp, last, end) {
+		return fmt.Errorf("%w: request line %q", ErrNotSIP, clip(line))
+	}
+	return nil
+}
+
+// setRequestLine fills the method, Request-URI and version of a request line whose first space
+// is at sp and whose version is line[last+1:end]. It reports false when no Request-URI is left
+// between them (after white space and enclosing <> are taken off).
+func (m *Message) setRequestLine(line []byte, sp, last, end int) bool {
 	uri := trimLWS(line[sp+1 : last])
 	if len(uri) > 2 && uri[0] == '<' && uri[len(uri)-1] == '>' {
 		uri = uri[1 : len(uri)-1]
 	}
 	if len(uri) == 0 {
-		return fmt.Errorf("%w: request line %q", ErrNotSIP, clip(line))
+		return false
 	}
+	m.IsRequest = true
 	m.Method, m.RequestURI, m.Version = line[:sp], uri, line[last+1:end]
-	return nil
+	return true
 }
 
 // readSniffedStartLine is readStartLine for a line startLineAt passed, which found where things
@@ -471,19 +484,7 @@ func (m *Message) readSniffedStartLine(line []byte, last int) bool {
 		return true
 	}
 	sp := bytes.IndexByte(line, ' ')
-	if last <= sp {
-		return false
-	}
-	uri := trimLWS(line[sp+1 : last])
-	if len(uri) > 2 && uri[0] == '<' && uri[len(uri)-1] == '>' {
-		uri = uri[1 : len(uri)-1]
-	}
-	if len(uri) == 0 {
-		return false
-	}
-	m.IsRequest = true
-	m.Method, m.RequestURI, m.Version = line[:sp], uri, line[last+1:last+8]
-	return true
+	return last > sp && m.setRequestLine(line, sp, last, last+8)
 }
 
 // clip shortens what an error quotes, so that junk input does not make huge messages.
