@@ -95,9 +95,13 @@ type Hop struct {
 
 // Leg is one SIP dialog (one Call-ID) of a call, with the hops it was seen on.
 type Leg struct {
-	CallID       string
-	Role         Role
-	ParentCallID string
+	CallID string
+	// Messages counts every message of the leg on every hop; Transactions the distinct requests
+	// (by CSeq, method and side); Retransmissions the repeats of a message on the same hop. (Next
+	// to CallID: both are read for every message.)
+	Messages, Transactions, Retransmissions int
+	Role                                    Role
+	ParentCallID                            string
 	// Link is the header that tied the leg to its parent (X-ORIGINAL-CALLID, Session-ID...), or
 	// LinkHeuristic; empty for the root.
 	Link string
@@ -114,9 +118,6 @@ type Leg struct {
 	InviteTime, RingingTime, AnswerTime, EndTime time.Time
 	EndReason                                    string
 	EndedBy                                      string
-	// Messages counts every message of the leg on every hop; Transactions the distinct requests
-	// (by CSeq, method and side); Retransmissions the repeats of a message on the same hop.
-	Messages, Transactions, Retransmissions int
 	// EarlyDialogs counts the distinct To tags in responses to the INVITE (more than one: forked).
 	EarlyDialogs int
 	// Partial marks a leg whose INVITE was not captured (the capture started mid-call).

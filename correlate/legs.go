@@ -9,16 +9,23 @@ import (
 	"github.com/sigtrace/sigtrace/decode"
 )
 
-// legState is an open leg: the record being built and what is needed to build it.
+// legState is an open leg: the record being built and what is needed to build it. The fields
+// every message of the leg reads or writes come first, in the first cache lines of the object:
+// thousands of legs are open at once, and a message's leg is rarely still in the cache.
 type legState struct {
+	call      *callState
+	seenBits  [2]uint64 // a bit per identity in seen (its top 7 bits): a clear bit spares the search
+	seen      []seenMsg // the messages seen, for retransmissions and duplicates
+	callerTag string
+	txns      []legTxn
+	last      time.Time
+	p0        Hop // the first hop, as the INVITE crossed it (caller side to callee side)
+
 	Leg
-	call     *callState
 	parent   *legState
 	children []*legState
 
-	callerTag string
-	hops      []Hop // the record's Hops (kept here so that the slice is reused with the leg)
-	p0        Hop   // the first hop, as the INVITE crossed it (caller side to callee side)
+	hops []Hop // the record's Hops (kept here so that the slice is reused with the leg)
 	// initMin..initMax are the CSeq numbers of the initial INVITEs (more than one when the first
 	// was challenged for credentials and sent again).
 	initMin, initMax uint32
@@ -32,13 +39,9 @@ type legState struct {
 	lastInvite                      time.Time
 	responded                       bool // any response to the INVITE
 	timedOut                        bool
-	last                            time.Time
 	toTags                          []string
 
-	seen     []seenMsg // the messages seen, for retransmissions and duplicates
-	seenBits [2]uint64 // a bit per identity in seen (its top 7 bits): a clear bit spares the search
-	txns     []legTxn
-	hold     [2]bool // per side (0 caller, 1 callee): the side has put the other on hold
+	hold [2]bool // per side (0 caller, 1 callee): the side has put the other on hold
 
 	diversion bool // the INVITE carried Diversion or History-Info
 
