@@ -129,7 +129,7 @@ func jsonInt(b []byte, name string, v int) []byte {
 	return strconv.AppendInt(b, int64(v), 10)
 }
 
-// timeWriter writes times as render.AppendTime does (RFC 3339 UTC, microseconds), working out the
+// timeWriter writes times as render.AppendTime does (RFC 3339 UTC, to the microsecond), working out the
 // date only when the day changes: the times of one call fall on one day, or two.
 type timeWriter struct {
 	day   int64 // Unix day of date
@@ -150,6 +150,7 @@ func (w *timeWriter) field(b []byte, name string, t time.Time) []byte {
 }
 
 func (w *timeWriter) append(b []byte, t time.Time) []byte {
+	t = roundMicro(t) // the correlator's times are whole microseconds already
 	sec := t.Unix()
 	day, s := sec/86400, sec%86400
 	if s < 0 {

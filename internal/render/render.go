@@ -17,9 +17,14 @@ import (
 // TimeLayout is how sigtrace writes times: RFC 3339, UTC, microseconds.
 const TimeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
-// AppendTime appends t in TimeLayout, in UTC. It is written out by hand because it runs once per
-// message and time.AppendFormat spends most of its time interpreting the layout.
+// AppendTime appends t in TimeLayout, in UTC, to the nearest microsecond: the call records round
+// their times so (a nanosecond capture's 01.588048628 is 01.588049 in every output). It is written
+// out by hand because it runs once per message and time.AppendFormat spends most of its time
+// interpreting the layout.
 func AppendTime(dst []byte, t time.Time) []byte {
+	if t.Nanosecond()%1000 != 0 {
+		t = t.Round(time.Microsecond)
+	}
 	t = t.UTC()
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()

@@ -29,14 +29,15 @@ func TestAppendJSONStringIsValidJSON(t *testing.T) {
 
 func TestAppendTime(t *testing.T) {
 	tm := time.Date(2026, 11, 23, 12, 0, 1, 123456789, time.FixedZone("x", 3600))
-	if got := string(AppendTime(nil, tm)); got != "2026-11-23T11:00:01.123456Z" {
+	if got := string(AppendTime(nil, tm)); got != "2026-11-23T11:00:01.123457Z" {
 		t.Fatal(got)
 	}
-	// Agrees with the standard library across dates, including leap days and year ends.
-	for _, u := range []int64{0, 951782400, 1709164800, 1735689599, 4102444800, 253402300799} {
-		for _, ns := range []int64{0, 999, 1000, 999999999} {
+	// Agrees with the standard library across dates, including leap days and year ends (and a
+	// rounding that carries into the next second, day and year).
+	for _, u := range []int64{0, 951782400, 1709164800, 1735689599, 4102444800, 253402300798} {
+		for _, ns := range []int64{0, 499, 500, 999, 1000, 123456499, 999999499, 999999500, 999999999} {
 			tm := time.Unix(u, ns)
-			if got, want := string(AppendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
+			if got, want := string(AppendTime(nil, tm)), tm.Round(time.Microsecond).UTC().Format(TimeLayout); got != want {
 				t.Errorf("%d.%09d: %s, want %s", u, ns, got, want)
 			}
 		}
