@@ -35,7 +35,7 @@ func recOf(m *decode.Message) rec {
 	if t == decode.TLS || t == decode.WS {
 		t = decode.TCP // HEP's IP protocol says TCP; the payload is already decrypted or unmasked
 	}
-	return rec{m.Protocol, t, m.Src, m.Dst, m.Time.Truncate(time.Microsecond), string(m.Payload)}
+	return rec{m.Protocol, t, m.Src, m.Dst, m.Time.Round(time.Microsecond), string(m.Payload)} // HEP carries microseconds
 }
 
 // readCapture returns the messages of a capture, as decode.Run finds them.

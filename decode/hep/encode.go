@@ -3,6 +3,7 @@ package hep
 import (
 	"math"
 	"net/netip"
+	"time"
 )
 
 // AppendEncode appends p encoded as HEPv3 to dst and returns the extended slice. Whatever p's
@@ -28,11 +29,14 @@ func AppendEncode(dst []byte, p *Packet) ([]byte, error) {
 	}
 	var sec, usec uint32
 	if !p.Time.IsZero() {
-		s := p.Time.Unix()
+		// HEP carries microseconds: to the nearest, as sigtrace writes times, so that a capture
+		// read directly and its HEP copy show the same times.
+		t := p.Time.Round(time.Microsecond)
+		s := t.Unix()
 		if s < 0 || s > math.MaxUint32 {
 			return dst, errorf(ErrRange, "encode: time %s outside 1970..2106", p.Time.UTC().Format("2006-01-02"))
 		}
-		sec, usec = uint32(s), uint32(p.Time.Nanosecond()/1000)
+		sec, usec = uint32(s), uint32(t.Nanosecond()/1000)
 	}
 	fam := p.Family
 	if fam == 0 {

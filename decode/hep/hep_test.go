@@ -201,6 +201,28 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestEncodeRoundsTime: HEP carries microseconds; a nanosecond time goes to the nearest one (as
+// sigtrace writes times), carrying into the next second.
+func TestEncodeRoundsTime(t *testing.T) {
+	for _, tt := range []struct{ ns, wantSec, wantUsec int64 }{
+		{123456499, 1700000000, 123456},
+		{123456500, 1700000000, 123457},
+		{999999500, 1700000001, 0},
+	} {
+		out, err := AppendEncode(nil, &Packet{Time: time.Unix(1700000000, tt.ns), Payload: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		if err := Decode(out, &p); err != nil {
+			t.Fatal(err)
+		}
+		if want := time.Unix(tt.wantSec, tt.wantUsec*1000); !p.Time.Equal(want) {
+			t.Errorf("%d ns: decoded %s, want %s", tt.ns, p.Time.UTC().Format(time.RFC3339Nano), want.UTC().Format(time.RFC3339Nano))
+		}
+	}
+}
+
 func TestEncodeErrors(t *testing.T) {
 	// With no other field set, the packet is 53 bytes of header and fixed chunks, then the
 	// payload chunk.
