@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/fiorix/go-diameter/v4/diam/datatype"
-	"github.com/fiorix/go-diameter/v4/diam/dict"
 )
 
 // maxDepth bounds grouped-AVP nesting; real dictionaries nest four or five levels, crafted input could
@@ -81,17 +80,14 @@ func countAVPs(b []byte) (n int, ok bool) {
 
 // value fills in the name, type and display value of a from the dictionary and its payload p.
 func (dec *decoder) value(a *AVP, p []byte, depth int) {
-	var e *dict.AVP
-	if dec.d != nil {
-		e = dec.d.lookupAVP(dec.app, a.Code, a.VendorID)
-	}
+	e := dec.d.lookupAVP(dec.app, a.Code, a.VendorID)
 	if e == nil {
 		a.Type, a.Value = "Unknown", hexValue(p)
 		return
 	}
-	a.Name, a.Type = e.Name, e.Data.TypeName
+	a.Name, a.Type = e.name, e.typeName
 	var err error
-	switch e.Data.Type {
+	switch e.typ {
 	case datatype.GroupedType:
 		switch _, ok := countAVPs(p); {
 		case !ok:
@@ -141,9 +137,9 @@ func (dec *decoder) value(a *AVP, p []byte, depth int) {
 		var v uint32
 		if v, err = fixed32(p); err == nil {
 			a.Value = strconv.FormatInt(int64(int32(v)), 10)
-			for _, item := range e.Data.Enum {
-				if item.Code == int32(v) {
-					a.Enum = item.Name
+			for _, item := range e.enum {
+				if item.code == int32(v) {
+					a.Enum = item.name
 					break
 				}
 			}

@@ -1,21 +1,17 @@
 package diameter
 
 import (
-	"bytes"
-	"embed"
-	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 
-	"github.com/fiorix/go-diameter/v4/diam/dict"
+	"github.com/fiorix/go-diameter/v4/diam/datatype"
 )
 
-// The XML dictionaries for the applications go-diameter does not ship (Cx, Sh, SGd, SWm, S6b and the
-// IETF EAP / Mobile IPv6 AVPs they carry), in go-diameter's format.
-//
-//go:embed dict/*.xml
-var shippedXML embed.FS
+// The dictionaries are go-diameter's default one and, for the applications it does not ship (Cx, Sh,
+// SGd, SWm, S6b and the IETF EAP / Mobile IPv6 AVPs they carry), dict/*.xml in go-diameter's format.
+// Both are compiled into dict_table.go by a test (TestDictionaryTable), so that sigtrace does not
+// link go-diameter's dict package: its init parses the whole XML dictionary (about 60 ms and 9 MB)
+// at every start of every command, even one that never sees Diameter.
 
 // vendor3GPP is the IANA enterprise number of 3GPP, the vendor of nearly every vendor-specific AVP
 // seen on mobile-core interfaces.
@@ -27,96 +23,87 @@ type appAVPKey struct{ app, code, vendor uint32 }
 
 type cmdKey struct{ app, code uint32 }
 
+// commandDef is a command of dict_table.go.
+type commandDef struct {
+	app, code   uint32
+	name, short string
+}
+
+// avpDef is an AVP of dict_table.go (vendor as effectiveVendor makes it).
+type avpDef struct {
+	app, code, vendor uint32
+	name, typeName    string
+	typ               datatype.TypeID
+	enum              []enumItem
+}
+
+type enumItem struct {
+	code int32
+	name string
+}
+
 // command holds a command's names, the short forms built once rather than per message.
 type command struct{ name, request, answer string }
 
-// dictionary indexes go-diameter's default dictionary and the shipped ones for name and type lookups.
-// go-diameter's own lookups are scoped by application and give up on applications they do not know, so
-// the index adds a global fallback: Diameter AVP codes are allocated per vendor and command codes by
+// dictionary indexes the dictionaries for name and type lookups. Lookups are scoped by application
+// first, with a global fallback: Diameter AVP codes are allocated per vendor and command codes by
 // IANA, so a (code, vendor) pair names the same AVP in every application.
 type dictionary struct {
-	appAVP map[appAVPKey]*dict.AVP
-	avp    map[avpKey]*dict.AVP
+	appAVP map[appAVPKey]*avpDef
+	avp    map[avpKey]*avpDef
 	appCmd map[cmdKey]*command
 	cmd    map[uint32]*command
-	parser *dict.Parser // the shipped dictionaries alone
 }
 
-var loadDictionary = sync.OnceValues(func() (*dictionary, error) {
-	shipped, err := dict.NewParser()
-	if err != nil {
-		return nil, err
-	}
-	files, err := fs.Glob(shippedXML, "dict/*.xml")
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range files {
-		b, err := shippedXML.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		if err := shipped.Load(bytes.NewReader(b)); err != nil {
-			return nil, fmt.Errorf("diameter: dictionary %s: %w", name, err)
-		}
-	}
+// loadDictionary indexes the tables on first use. The tables are in precedence order (the shipped
+// dictionaries first, checked against the 3GPP specifications): the first entry for a key wins.
+var loadDictionary = sync.OnceValue(func() *dictionary {
 	d := &dictionary{
-		appAVP: make(map[appAVPKey]*dict.AVP),
-		avp:    make(map[avpKey]*dict.AVP),
-		appCmd: make(map[cmdKey]*command),
+		appAVP: make(map[appAVPKey]*avpDef, len(dictAVPs)),
+		avp:    make(map[avpKey]*avpDef, len(dictAVPs)),
+		appCmd: make(map[cmdKey]*command, len(dictCommands)),
 		cmd:    make(map[uint32]*command),
-		parser: shipped,
 	}
-	// The shipped dictionaries go first so that, where both define an AVP, the one checked against the
-	// 3GPP specifications wins the global slot.
-	for _, app := range shipped.Apps() {
-		d.add(app)
+	for i := range dictCommands {
+		dc := &dictCommands[i]
+		c := &command{name: dc.name}
+		if dc.short != "" {
+			c.request, c.answer = dc.short+"R", dc.short+"A"
+		}
+		if _, ok := d.appCmd[cmdKey{dc.app, dc.code}]; !ok {
+			d.appCmd[cmdKey{dc.app, dc.code}] = c
+		}
+		if _, ok := d.cmd[dc.code]; !ok {
+			d.cmd[dc.code] = c
+		}
 	}
-	for _, app := range dict.Default.Apps() {
-		d.add(app)
+	for i := range dictAVPs {
+		a := &dictAVPs[i]
+		if _, ok := d.appAVP[appAVPKey{a.app, a.code, a.vendor}]; !ok {
+			d.appAVP[appAVPKey{a.app, a.code, a.vendor}] = a
+		}
+		if _, ok := d.avp[avpKey{a.code, a.vendor}]; !ok {
+			d.avp[avpKey{a.code, a.vendor}] = a
+		}
 	}
-	return d, nil
+	return d
 })
 
-func (d *dictionary) add(app *dict.App) {
-	for _, dc := range app.Command {
-		c := &command{name: dc.Name}
-		if dc.Short != "" {
-			c.request, c.answer = dc.Short+"R", dc.Short+"A"
-		}
-		if _, ok := d.appCmd[cmdKey{app.ID, dc.Code}]; !ok {
-			d.appCmd[cmdKey{app.ID, dc.Code}] = c
-		}
-		if _, ok := d.cmd[dc.Code]; !ok {
-			d.cmd[dc.Code] = c
-		}
-	}
-	for _, a := range app.AVP {
-		v := effectiveVendor(a)
-		if _, ok := d.appAVP[appAVPKey{app.ID, a.Code, v}]; !ok {
-			d.appAVP[appAVPKey{app.ID, a.Code, v}] = a
-		}
-		if _, ok := d.avp[avpKey{a.Code, v}]; !ok {
-			d.avp[avpKey{a.Code, v}] = a
-		}
-	}
-}
-
-// effectiveVendor repairs go-diameter dictionary entries whose vendor-id contradicts their own V-bit
-// rule (UE-Local-IP-Address says must="V" without a vendor, MIP6-Agent-Info has vendor 10415 with
-// must-not="V"): the flag rule is what peers follow on the wire.
-func effectiveVendor(a *dict.AVP) uint32 {
+// effectiveVendor repairs dictionary entries whose vendor-id contradicts their own V-bit rule
+// (go-diameter's UE-Local-IP-Address says must="V" without a vendor, MIP6-Agent-Info has vendor
+// 10415 with must-not="V"): the flag rule is what peers follow on the wire.
+func effectiveVendor(vendor uint32, must, mustNot string) uint32 {
 	switch {
-	case a.VendorID == 0 && strings.Contains(a.Must, "V"):
+	case vendor == 0 && strings.Contains(must, "V"):
 		return vendor3GPP
-	case a.VendorID != 0 && strings.Contains(a.MustNot, "V"):
+	case vendor != 0 && strings.Contains(mustNot, "V"):
 		return 0
 	}
-	return a.VendorID
+	return vendor
 }
 
 // lookupAVP returns the dictionary entry for an AVP, or nil when no dictionary knows it.
-func (d *dictionary) lookupAVP(app, code, vendor uint32) *dict.AVP {
+func (d *dictionary) lookupAVP(app, code, vendor uint32) *avpDef {
 	if a := d.appAVP[appAVPKey{app, code, vendor}]; a != nil {
 		return a
 	}
@@ -168,11 +155,7 @@ func ApplicationName(id uint32) string {
 // CommandName returns the dictionary name of a command ("Update-Location") and its request or answer
 // short form ("ULR", "ULA"); both are "" for a command no dictionary knows.
 func CommandName(app, code uint32, request bool) (name, short string) {
-	d, err := loadDictionary()
-	if err != nil {
-		return "", ""
-	}
-	return commandName(d, app, code, request)
+	return commandName(loadDictionary(), app, code, request)
 }
 
 func commandName(d *dictionary, app, code uint32, request bool) (name, short string) {

@@ -256,7 +256,7 @@ func Decode(b []byte) (*Message, error) {
 		EndToEnd:      binary.BigEndian.Uint32(b[16:20]),
 	}
 	m.Application = ApplicationName(m.ApplicationID)
-	d, _ := loadDictionary() // a nil dictionary only loses names; the embedded XML is checked by tests
+	d := loadDictionary()
 	m.Command, m.CommandShort = commandName(d, m.ApplicationID, m.CommandCode, m.Flags.Request)
 
 	var err error
