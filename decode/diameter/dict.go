@@ -13,6 +13,8 @@ import (
 // link go-diameter's dict package: its init parses the whole XML dictionary (about 60 ms and 9 MB)
 // at every start of every command, even one that never sees Diameter.
 
+//go:generate go test -run TestDictionaryTable -update-dict
+
 // vendor3GPP is the IANA enterprise number of 3GPP, the vendor of nearly every vendor-specific AVP
 // seen on mobile-core interfaces.
 const vendor3GPP = 10415
