@@ -84,6 +84,7 @@ var (
 
 // OpenReader reads a capture from r; closer, when not nil, is closed by Close.
 func OpenReader(name string, r io.Reader, closer io.Closer) (*Capture, error) {
+	growPipe(r)
 	// An uncompressed capture is read through this one buffer (frames are slices of it); a
 	// compressed one gets a second buffer for the decompressed bytes.
 	br := bufio.NewReaderSize(r, pcapBufferSize)

@@ -20,19 +20,7 @@ func TestEachFrameYields(t *testing.T) {
 	yieldInterval = 0 // at every check (each 1024 frames)
 
 	const frames = 3000
-	b := binary.LittleEndian.AppendUint32(nil, 0xa1b2c3d4)
-	b = binary.LittleEndian.AppendUint16(b, 2)
-	b = binary.LittleEndian.AppendUint16(b, 4)
-	b = append(b, make([]byte, 8)...) // time zone, accuracy
-	b = binary.LittleEndian.AppendUint32(b, 65535)
-	b = binary.LittleEndian.AppendUint32(b, 1) // Ethernet
-	for i := range frames {
-		for _, v := range []uint32{1700000000, uint32(i), 60, 60} { // seconds, microseconds, lengths
-			b = binary.LittleEndian.AppendUint32(b, v)
-		}
-		b = append(b, make([]byte, 60)...)
-	}
-	c, err := OpenReader("mem.pcap", bytes.NewReader(b), nil)
+	c, err := OpenReader("mem.pcap", bytes.NewReader(zeroFramesPcap(frames)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,4 +43,21 @@ func TestEachFrameYields(t *testing.T) {
 		t.Fatal("a waiting goroutine did not run during the loop: EachFrame never yielded")
 	}
 	t.Logf("the waiting goroutine ran by frame %d", ranAt)
+}
+
+// zeroFramesPcap is a pcap of n Ethernet frames of 60 zero bytes, a microsecond apart.
+func zeroFramesPcap(n int) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, 0xa1b2c3d4)
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = append(b, make([]byte, 8)...) // time zone, accuracy
+	b = binary.LittleEndian.AppendUint32(b, 65535)
+	b = binary.LittleEndian.AppendUint32(b, 1) // Ethernet
+	for i := range n {
+		for _, v := range []uint32{1700000000, uint32(i), 60, 60} { // seconds, microseconds, lengths
+			b = binary.LittleEndian.AppendUint32(b, v)
+		}
+		b = append(b, make([]byte, 60)...)
+	}
+	return b
 }
