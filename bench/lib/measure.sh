@@ -10,6 +10,10 @@ set -euo pipefail
 name=$1 capture=$2 min=$3 maxrss=$4
 shift 4
 runs="${RUNS:-1}"
+if ! [ "$runs" -ge 1 ] 2>/dev/null; then
+  echo "bench: RUNS must be 1 or more, not '$runs'" >&2
+  exit 2
+fi
 if [ ! -x /usr/bin/time ]; then
   echo "bench: /usr/bin/time (Debian package 'time') is needed" >&2
   exit 1
@@ -32,11 +36,12 @@ END {
   mb = size / 1e6
   if (runs > 1)
     for (i = 1; i <= n; i++) line(sprintf("%s, run %d of %d", name, i, n), user[i], sys[i], rss[i], wall[i])
-  # The run of median CPU time (insertion sort of the indices by CPU).
+  # The run of median CPU time (insertion sort of the indices by CPU); of two middle runs, the
+  # slower.
   for (i = 1; i <= n; i++) idx[i] = i
   for (i = 2; i <= n; i++)
     for (j = i; j > 1 && cpu[idx[j]] < cpu[idx[j-1]]; j--) { t = idx[j]; idx[j] = idx[j-1]; idx[j-1] = t }
-  m = idx[int((n + 1) / 2)]
+  m = idx[int(n / 2) + 1]
   label = name
   if (runs > 1) label = sprintf("%s, median of %d runs", name, n)
   line(label, user[m], sys[m], peak, wall[m])
