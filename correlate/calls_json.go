@@ -150,7 +150,7 @@ func (w *timeWriter) field(b []byte, name string, t time.Time) []byte {
 }
 
 func (w *timeWriter) append(b []byte, t time.Time) []byte {
-	t = roundMicro(t) // the correlator's times are whole microseconds already
+	t = roundMicro(t) // nothing to do for the correlator's own times, whole microseconds already
 	sec := t.Unix()
 	day, s := sec/86400, sec%86400
 	if s < 0 {

@@ -1,7 +1,6 @@
 package diameter
 
 import (
-	"strings"
 	"sync"
 
 	"github.com/fiorix/go-diameter/v4/diam/datatype"
@@ -31,7 +30,7 @@ type commandDef struct {
 	name, short string
 }
 
-// avpDef is an AVP of dict_table.go (vendor as effectiveVendor makes it).
+// avpDef is an AVP of dict_table.go (its vendor repaired by the generator's effectiveVendor).
 type avpDef struct {
 	app, code, vendor uint32
 	name, typeName    string
@@ -57,8 +56,9 @@ type dictionary struct {
 	cmd    map[uint32]*command
 }
 
-// loadDictionary indexes the tables on first use. The tables are in precedence order (the shipped
-// dictionaries first, checked against the 3GPP specifications): the first entry for a key wins.
+// loadDictionary indexes the tables on first use. The tables hold each (application, code[, vendor])
+// once, in precedence order (the shipped dictionaries first, checked against the 3GPP
+// specifications): for the global fallbacks the first entry wins.
 var loadDictionary = sync.OnceValue(func() *dictionary {
 	d := &dictionary{
 		appAVP: make(map[appAVPKey]*avpDef, len(dictAVPs)),
@@ -72,37 +72,20 @@ var loadDictionary = sync.OnceValue(func() *dictionary {
 		if dc.short != "" {
 			c.request, c.answer = dc.short+"R", dc.short+"A"
 		}
-		if _, ok := d.appCmd[cmdKey{dc.app, dc.code}]; !ok {
-			d.appCmd[cmdKey{dc.app, dc.code}] = c
-		}
+		d.appCmd[cmdKey{dc.app, dc.code}] = c
 		if _, ok := d.cmd[dc.code]; !ok {
 			d.cmd[dc.code] = c
 		}
 	}
 	for i := range dictAVPs {
 		a := &dictAVPs[i]
-		if _, ok := d.appAVP[appAVPKey{a.app, a.code, a.vendor}]; !ok {
-			d.appAVP[appAVPKey{a.app, a.code, a.vendor}] = a
-		}
+		d.appAVP[appAVPKey{a.app, a.code, a.vendor}] = a
 		if _, ok := d.avp[avpKey{a.code, a.vendor}]; !ok {
 			d.avp[avpKey{a.code, a.vendor}] = a
 		}
 	}
 	return d
 })
-
-// effectiveVendor repairs dictionary entries whose vendor-id contradicts their own V-bit rule
-// (go-diameter's UE-Local-IP-Address says must="V" without a vendor, MIP6-Agent-Info has vendor
-// 10415 with must-not="V"): the flag rule is what peers follow on the wire.
-func effectiveVendor(vendor uint32, must, mustNot string) uint32 {
-	switch {
-	case vendor == 0 && strings.Contains(must, "V"):
-		return vendor3GPP
-	case vendor != 0 && strings.Contains(mustNot, "V"):
-		return 0
-	}
-	return vendor
-}
 
 // lookupAVP returns the dictionary entry for an AVP, or nil when no dictionary knows it.
 func (d *dictionary) lookupAVP(app, code, vendor uint32) *avpDef {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/fiorix/go-diameter/v4/diam/dict"
@@ -36,6 +37,19 @@ func shippedParser(t testing.TB) *dict.Parser {
 		}
 	}
 	return p
+}
+
+// effectiveVendor repairs dictionary entries whose vendor-id contradicts their own V-bit rule
+// (go-diameter's UE-Local-IP-Address says must="V" without a vendor, MIP6-Agent-Info has vendor
+// 10415 with must-not="V"): the flag rule is what peers follow on the wire.
+func effectiveVendor(vendor uint32, must, mustNot string) uint32 {
+	switch {
+	case vendor == 0 && strings.Contains(must, "V"):
+		return vendor3GPP
+	case vendor != 0 && strings.Contains(mustNot, "V"):
+		return 0
+	}
+	return vendor
 }
 
 // dictSource renders dict_table.go: the shipped applications first, so that where both define an
