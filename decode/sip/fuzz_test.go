@@ -330,12 +330,13 @@ func sameHeader(a, b Header) bool {
 	return bytes.Equal(a.Name, b.Name) && bytes.Equal(a.Value, b.Value)
 }
 
-// FuzzCopyTo: a message copied with CopyTo reads the same as the original after the buffer the
-// original was parsed from is overwritten, whichever way it was parsed and whichever accessors had
-// already run (the lazily parsed From, To and Via, the lazily listed headers).
+// FuzzCopyTo: a message copied with CopyTo, or packed (ParseUnchecked) and unpacked over a copy of
+// its bytes, reads the same as the original after the buffer the original was parsed from is
+// overwritten, whichever way it was parsed and whichever accessors had already run (the lazily
+// parsed From, To and Via, the lazily listed headers).
 func FuzzCopyTo(f *testing.F) {
 	seedSIP(f)
-	var orig, dst Message
+	var orig, dst, unpacked Message
 	var buf []byte
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, mode := range []struct {
@@ -343,8 +344,10 @@ func FuzzCopyTo(f *testing.F) {
 			parse func([]byte, *Message) error
 			touch bool
 		}{{"Parse", Parse, false}, {"ParseUnchecked", ParseUnchecked, false}, {"ParseUnchecked, read", ParseUnchecked, true}} {
-			var want Message
-			if mode.parse(data, &want) != nil {
+			// Comparing reads the lazily parsed fields: each copy is compared with a message of
+			// its own.
+			var want, wantUnpacked Message
+			if mode.parse(data, &want) != nil || mode.parse(data, &wantUnpacked) != nil {
 				return
 			}
 			work := bytes.Clone(data)
@@ -352,13 +355,25 @@ func FuzzCopyTo(f *testing.F) {
 				t.Fatal("parses once, not twice")
 			}
 			if mode.touch {
-				for _, m := range []*Message{&want, &orig} {
+				for _, m := range []*Message{&want, &wantUnpacked, &orig} {
 					_, _, _, _ = m.FromAddr(), m.ToAddr(), m.TopVia(), m.Headers()
 				}
 			}
 			buf = orig.CopyTo(&dst, append(buf[:0], "before"...))
+			var packed Packed
+			packedOK := orig.Pack(&packed)
+			if packedOK != (mode.name != "Parse") {
+				t.Fatalf("%s: Pack ok %v", mode.name, packedOK)
+			}
+			raw := bytes.Clone(orig.Raw)
 			for i := range work {
 				work[i] = 'X' // the capture buffer is reused
+			}
+			if packedOK {
+				unpacked.Unpack(raw, &packed)
+				if err := sameMessage(&wantUnpacked, &unpacked); err != "" {
+					t.Fatalf("%s: unpacked message differs: %s", mode.name, err)
+				}
 			}
 			if !within(dst.Raw, buf) {
 				t.Fatalf("%s: Raw is not in the buffer", mode.name)

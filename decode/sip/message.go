@@ -937,14 +937,12 @@ func (m *Message) TopVia() Via { return *m.via() }
 // Branch returns the branch parameter of the top Via.
 // Like the other accessors it reads malformed values as far as they go.
 func (m *Message) Branch() []byte {
-	if m.pending&pendingVia != 0 {
-		// Only the parameters are needed: they start at the first ';' (nothing before it can
-		// hold one), so the sent-by need not be read.
-		if semi := bytes.IndexByte(m.Via, ';'); semi >= 0 {
-			v, _ := Param(m.Via[semi+1:], "branch")
-			return v
-		}
-		return nil
+	// Only the parameters are needed: they start at the first ';' (no token before them can hold
+	// one), so the sent-by is not read, and the answer is the same whether or not the top Via was
+	// parsed (a Via too malformed for ParseVia still gives its branch).
+	if semi := bytes.IndexByte(m.Via, ';'); semi >= 0 {
+		v, _ := Param(m.Via[semi+1:], "branch")
+		return v
 	}
-	return m.topVia.Param("branch")
+	return nil
 }

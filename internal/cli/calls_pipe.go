@@ -8,11 +8,14 @@ import (
 )
 
 // With --jobs 2 the calls command decodes on one goroutine and correlates on another. Messages
-// cross in batches; each SIP message is copied with its bytes (sip.Message.CopyTo: a memmove, no
-// second parse), since the capture buffer it was read from is reused as soon as the next frames
-// are read. Measured on a 1 GB capture (README, Performance): wall time 2.0-2.2 s in most runs
-// against 2.7 s, CPU time 30-40 % higher, the copying of every message being the largest added
-// cost in the profile. So it is not the default.
+// cross in batches, since the capture buffer they were read from is reused as soon as the next
+// frames are read: each SIP message as its bytes and its parse packed into offsets (sip.Packed),
+// which the correlating goroutine unpacks into one Message of its own; neither side parses again.
+// Every line an item spans crosses between the cores' caches, so items are kept small: a whole
+// copy of the parsed Message (CopyTo, still used for the rare message that cannot be packed) is
+// four times the size, and with it --jobs 2 took about 10 % more CPU and wall time in alternating
+// runs on the 1 GB benchmark capture. The added CPU time is why --jobs 2 is not the default
+// (README, Performance).
 
 // pipeBatch is a run of messages in capture order: SIP messages, and the UDP payloads of no known
 // protocol that may be RTP.
@@ -22,8 +25,10 @@ type pipeBatch struct {
 }
 
 type pipeItem struct {
-	m      decode.Message // m.SIP, m.HEP and m.Frames point at the fields below when set
-	sip    sip.Message
+	m      decode.Message // m.HEP and m.Frames point at the fields below when set
+	packed sip.Packed     // the SIP message, unpacked over raw by the correlating goroutine
+	raw    []byte
+	whole  *sip.Message // the SIP message when it could not be packed (made once, reused)
 	hep    decode.HEPInfo
 	frames []int
 	rtp    []byte // a UDP payload of no known protocol, for the correlator's RTP digits
@@ -33,7 +38,7 @@ type pipeItem struct {
 // (the HEP header, the list of frames), and no payload or SIP message.
 func (it *pipeItem) keep(m *decode.Message) {
 	it.m = *m
-	it.m.Payload, it.m.SIP, it.rtp = nil, nil, nil
+	it.m.Payload, it.m.SIP, it.rtp, it.raw = nil, nil, nil, nil
 	if m.HEP != nil {
 		it.hep = *m.HEP
 		it.m.HEP = &it.hep
@@ -98,8 +103,17 @@ func decodePiped(ctx context.Context, caps []*decode.Capture, opts decode.Option
 				b.data = append(b.data, m.Payload...)
 				it.m.Payload = b.data[start:len(b.data):len(b.data)]
 			}
-			b.data = m.SIP.CopyTo(&it.sip, b.data)
-			it.m.SIP = &it.sip
+			if m.SIP.Pack(&it.packed) {
+				start := len(b.data)
+				b.data = append(b.data, m.SIP.Raw...)
+				it.raw = b.data[start:len(b.data):len(b.data)]
+				return
+			}
+			if it.whole == nil {
+				it.whole = new(sip.Message)
+			}
+			b.data = m.SIP.CopyTo(it.whole, b.data)
+			it.m.SIP = it.whole
 		}, opts)
 		runErr = d.RunCaptures(ctx, caps)
 		stats = d.Stats
@@ -107,11 +121,18 @@ func decodePiped(ctx context.Context, caps []*decode.Capture, opts decode.Option
 			full <- b
 		}
 	}()
+	var unpacked sip.Message // each packed message in turn: it stays in this core's cache
 	for b := range full {
 		for i := range b.items {
-			if it := &b.items[i]; it.rtp != nil {
+			it := &b.items[i]
+			switch {
+			case it.rtp != nil:
 				rtp(&it.m, it.rtp)
-			} else {
+			case it.raw != nil:
+				unpacked.Unpack(it.raw, &it.packed)
+				it.m.SIP = &unpacked
+				sipMessage(&it.m)
+			default:
 				sipMessage(&it.m)
 			}
 		}
