@@ -15,6 +15,7 @@ import (
 	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/filters"
+	"github.com/sigtrace/sigtrace/internal/hugeheap"
 	"github.com/sigtrace/sigtrace/internal/render"
 )
 
@@ -115,6 +116,9 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 			return usagef("%v: %q", err, flt.String())
 		}
 	}
+	// The heap grows with the open calls, page fault by page fault: it is given huge pages first
+	// (advice only: nothing changes where the system refuses), the read buffers included.
+	hugeheap.Reserve(64 << 20)
 	caps, err := openCaptures(f, opts.Inputs)
 	defer closeCaptures(caps)
 	if err != nil {

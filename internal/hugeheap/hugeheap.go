@@ -1,0 +1,17 @@
+// Package hugeheap asks Linux to back the Go heap with transparent huge pages. The Go runtime
+// leaves that to the system's default, which on Debian and most distributions is "madvise": small
+// pages unless a program asks. A page fault is dear on a virtual machine (about 13 µs on the one
+// the benchmarks run on, against a few hundred nanoseconds on bare metal), and the calls command
+// faults in its heap page by page as the open calls grow: about 10,000 faults, 5 % of its CPU time
+// on the 1 GB benchmark capture. With the heap advised, 2,300.
+package hugeheap
+
+// hugePage is the size of a transparent huge page on amd64 and arm64 with 4 KB pages.
+const hugePage = 2 << 20
+
+// Reserve makes the heap grow by about size bytes at once, asks the kernel to back that memory
+// with huge pages, and lets it go: the runtime then builds its spans in it, and each 2 MB of it
+// costs one page fault instead of 512. The memory is not touched, so it costs nothing until used.
+// It returns the range advised (empty where the system has no transparent huge pages, or on other
+// systems) and the kernel's refusal, if any.
+func Reserve(size int) (start, end uintptr, err error) { return reserve(size) }
