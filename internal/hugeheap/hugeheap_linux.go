@@ -2,6 +2,7 @@ package hugeheap
 
 import (
 	"runtime"
+	"runtime/debug"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -11,6 +12,9 @@ func reserve(size int) (start, end uintptr, err error) {
 	if size < 2*hugePage {
 		return 0, 0, nil
 	}
+	// The collector is held off while the reserve is live (a collection then would free nothing),
+	// so that the one below is the only one it costs.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	// A large object has a span of its own, fresh from the operating system: the runtime knows
 	// it is zero and does not clear it, so no page of it is touched here.
 	b := make([]byte, size)
