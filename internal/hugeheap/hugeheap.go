@@ -3,8 +3,9 @@
 // pages unless a program asks. A page fault can be dear on a virtual machine (about 13 µs on the
 // one the benchmarks run on: touching 40 MB of fresh memory took 130-180 ms of CPU time in 4 KB
 // pages, 3-7 ms in huge pages), and the calls command faults in its heap page by page as the open
-// calls grow: about 10,000 faults on the 1 GB benchmark capture, 5 % of its CPU time. With the heap advised, about 3,200 (most of the rest are the
-// runtime's own: its first scan of the binary's data, its span lists).
+// calls grow: about 9,800 faults on the 1 GB benchmark capture. With the heap advised, about 3,700
+// (most of the rest are the runtime's own: its first scan of the binary's data, its span lists),
+// and 2-4 % less CPU time in alternating runs.
 package hugeheap
 
 // hugePage is the size of a transparent huge page on amd64 and arm64 with 4 KB pages.
