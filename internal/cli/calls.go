@@ -15,7 +15,6 @@ import (
 	"github.com/sigtrace/sigtrace/correlate"
 	"github.com/sigtrace/sigtrace/decode"
 	"github.com/sigtrace/sigtrace/filters"
-	"github.com/sigtrace/sigtrace/internal/hugeheap"
 	"github.com/sigtrace/sigtrace/internal/render"
 )
 
@@ -144,19 +143,9 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 		}
 	}
 	dopts := callsDecodeOptions(corr, cm != nil)
-	// The heap grows with the open calls, page fault by page fault: once the capture shows it is
-	// not a small one, the heap is given huge pages (advice only: nothing changes where the system
-	// refuses). Reserving costs a collection, a few tens of milliseconds that a small capture is
-	// spared.
-	untilReserve := reserveAfter
 	add := func(m *decode.Message) {
 		if cm != nil {
 			cm.Message(m)
-		}
-		if untilReserve > 0 {
-			if untilReserve--; untilReserve == 0 {
-				hugeheap.Reserve(64 << 20)
-			}
 		}
 		emit(corr.Add(m))
 	}
@@ -198,10 +187,6 @@ func callsRun(ctx context.Context, f *Factory, opts *CallsOptions) error {
 // retransmissions itself, from what it keeps of each leg, so the decoder's hash of every payload
 // is not needed; grammar problems are not looked for unless checked is set (a filter may ask for
 // sip.invalid). RTP goes to corr when it is given.
-// reserveAfter is how many messages calls reads before it gives the heap huge pages: about 5 MB
-// of SIP.
-const reserveAfter = 10000
-
 func callsDecodeOptions(corr *correlate.Calls, checked bool) decode.Options {
 	opts := decode.Options{DedupWindow: -1, UncheckedSIP: !checked}
 	if corr != nil {
