@@ -44,7 +44,7 @@ func rebase(s, from, to []byte) []byte {
 }
 
 // Packed is a message read by ParseUnchecked, as offsets into its Raw: with a copy of the Raw
-// bytes, Unpack makes the message again without parsing. It is a fifth of a Message's size, so
+// bytes, Unpack makes the message again without parsing. It is a quarter of a Message's size, so
 // that handing messages to another goroutine moves little more than their bytes; the receiver
 // unpacks each into one Message of its own, which stays in its core's cache.
 type Packed struct {
