@@ -150,7 +150,9 @@ func (w *timeWriter) field(b []byte, name string, t time.Time) []byte {
 }
 
 func (w *timeWriter) append(b []byte, t time.Time) []byte {
-	t = roundMicro(t) // nothing to do for the correlator's own times, whole microseconds already
+	// The correlator's own times are whole microseconds already; a Call built elsewhere may carry
+	// nanoseconds, written to the nearest microsecond as render.AppendTime writes them.
+	t = roundMicro(t)
 	sec := t.Unix()
 	day, s := sec/86400, sec%86400
 	if s < 0 {
