@@ -177,6 +177,9 @@ type Call struct {
 	Legs                                         []Leg
 	Events                                       []CallEvent
 	Evicted                                      bool // dropped from memory by CallOptions.MaxOpen before it ended
+
+	strs   []byte      // the memory of the strings above (see own)
+	events []CallEvent // the memory of Events, kept when a recycled record has none
 }
 
 // CallIDs returns the Call-IDs of all legs, root first.
@@ -304,6 +307,7 @@ type Calls struct {
 	recent    [2]*legState // the legs of the last messages, most recent first
 	tombs     [2]*legState
 	tombIDs   [2][]string // the Call-IDs given each generation's tombstone (some reused since)
+	tombKeys  [2][]byte   // the memory of each generation's keys (tombKey), reused at its sweep
 	tomb      int         // the generation new tombstones get
 	revived   [2]int      // per generation: tombstones replaced by a new leg of their Call-ID
 	nextSweep time.Time
@@ -321,7 +325,6 @@ type Calls struct {
 	idKeys      [10]uint64 // the secrets of identity, from seed
 	sdp         sip.SDP
 	out         []*Call
-	scratch     []byte
 	freeLegs    []*legState
 	freeCalls   []*callState
 	freeRecords []*Call

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/sigtrace/sigtrace/decode"
 )
@@ -102,6 +103,8 @@ func (c *Calls) sipMessage(m *decode.Message, t time.Time) {
 		}
 		if l != nil { // a tombstone: an initial INVITE starts its Call-ID again
 			c.revived[c.tombGen(l)]++
+			// Its key goes with it: the sweep reuses the memory of its generation's keys.
+			delete(c.legs, string(s.CallID))
 		}
 		ft = s.FromTag()
 		l = c.newLeg(m, t, ft, !initial)
@@ -136,8 +139,10 @@ func inviteDialogMethod(m []byte) bool {
 func (c *Calls) newLeg(m *decode.Message, t time.Time, fromTag []byte, partial bool) *legState {
 	s := m.SIP
 	l := c.allocLeg()
-	// One string holds the leg's identifiers; the fields are slices of it (one allocation).
-	b := append(c.scratch[:0], s.CallID...)
+	// The leg's identifiers are slices of one string, written in the leg's own buffer, which is
+	// reused with the leg: nothing outside the leg keeps them once its call was emitted (the
+	// record owns copies, a tombstone's key is a copy), so a leg costs no allocation.
+	b := append(l.strs[:0], s.CallID...)
 	n1 := len(b)
 	b = append(b, fromTag...)
 	n2 := len(b)
@@ -148,8 +153,8 @@ func (c *Calls) newLeg(m *decode.Message, t time.Time, fromTag []byte, partial b
 	if !partial {
 		b = append(b, s.RequestURI...)
 	}
-	c.scratch = b
-	str := string(b)
+	l.strs = b
+	str := unsafe.String(unsafe.SliceData(b), len(b))
 	l.CallID, l.callerTag, l.From, l.To, l.RequestURI = str[:n1], str[n1:n2], str[n2:n3], str[n3:n4], str[n4:]
 	l.Partial = partial
 	l.Frame, l.Input = m.Frame, m.Input
@@ -277,6 +282,7 @@ func (c *Calls) expire() {
 			}
 			c.revived[old] = 0
 			c.tombIDs[old] = clearStrings(c.tombIDs[old])
+			c.tombKeys[old] = c.tombKeys[old][:0] // none of its keys is in the map any more
 			c.tomb = old
 		}
 		c.nextSweep = c.now.Add(tombstoneTTL)
@@ -330,8 +336,11 @@ func (c *Calls) forget(cs *callState) {
 	for _, l := range cs.legs {
 		// Every leg of an open call is in c.legs under its Call-ID (a leg is made only when its
 		// Call-ID is free or a tombstone).
-		c.legs[l.CallID] = c.tombs[c.tomb]
-		c.tombIDs[c.tomb] = append(c.tombIDs[c.tomb], l.CallID)
+		// The tombstone's key is a copy: l.CallID is in memory the next leg reuses.
+		delete(c.legs, l.CallID)
+		id := c.tombKey(l.CallID)
+		c.legs[id] = c.tombs[c.tomb]
+		c.tombIDs[c.tomb] = append(c.tombIDs[c.tomb], id)
 		if l.waitingFor != "" {
 			kids := c.waiting[l.waitingFor]
 			kids = slices.DeleteFunc(kids, func(k *legState) bool { return k == l })
@@ -360,6 +369,22 @@ func (c *Calls) forget(cs *callState) {
 	c.freeCall(cs)
 }
 
+// tombKey copies a Call-ID into the memory of the current tombstone generation's keys.
+func (c *Calls) tombKey(id string) string {
+	if len(id) == 0 {
+		return ""
+	}
+	keys := c.tombKeys[c.tomb]
+	if len(keys)+len(id) > cap(keys) {
+		// A new array; the keys in the old one keep it alive until their sweep.
+		keys = make([]byte, 0, max(2*cap(keys), 64<<10, len(id)))
+	}
+	off := len(keys)
+	keys = append(keys, id...)
+	c.tombKeys[c.tomb] = keys
+	return unsafe.String(&keys[off], len(id))
+}
+
 // Open legs and calls are recycled: a capture makes millions of them, a few thousand at a time.
 const maxFree = 4096
 
@@ -376,11 +401,11 @@ func (c *Calls) allocLeg() *legState {
 // its record was copied out (the Hops it handed over are not reused).
 func (c *Calls) freeLeg(l *legState) {
 	seen, txns, toTags, children := l.seen[:0], l.txns[:0], clearStrings(l.toTags), clearPtrs(l.children)
-	sharedKeys, rtpAddrs, hops := clearStrings(l.sharedKeys), l.rtpAddrs[:0], l.hops[:0]
+	sharedKeys, rtpAddrs, hops, strs := clearStrings(l.sharedKeys), l.rtpAddrs[:0], l.hops[:0], l.strs[:0]
 	// Zeroed in place, then filled: a composite literal would be built on the stack and copied.
 	*l = legState{}
 	l.seen, l.txns, l.toTags, l.children = seen, txns, toTags, children
-	l.sharedKeys, l.rtpAddrs, l.hops = sharedKeys, rtpAddrs, hops
+	l.sharedKeys, l.rtpAddrs, l.hops, l.strs = sharedKeys, rtpAddrs, hops, strs
 	if len(c.freeLegs) < maxFree {
 		c.freeLegs = append(c.freeLegs, l)
 	}

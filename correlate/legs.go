@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"time"
+	"unsafe"
 
 	"github.com/sigtrace/sigtrace/decode"
 )
@@ -55,6 +56,8 @@ type legState struct {
 	sdpSeen  [2]uint64 // hashes of the last SDP bodies read for telephone-event
 	rtpSeen  [4]uint64 // recent (SSRC, timestamp) of RTP events, to report each digit once
 	rtpNext  int
+
+	strs []byte // the memory of Leg's identifiers and of the To tags (see newLeg, keep)
 }
 
 // seenMsg is a message of the leg already seen: its identity and when, in Unix microseconds.
@@ -403,7 +406,7 @@ func (l *legState) inviteResponse(m *decode.Message, t time.Time, toTag []byte, 
 	// A dialog is created by a 1xx with a To tag or by a 2xx; a refusal (a 401 challenge before
 	// the INVITE is sent again) creates none.
 	if len(toTag) > 0 && st > 100 && st < 300 && l.knownTag(toTag) == "" {
-		l.toTags = append(l.toTags, string(toTag))
+		l.toTags = append(l.toTags, l.keep(toTag))
 	}
 	switch {
 	case st < 200:
@@ -452,8 +455,19 @@ func (l *legState) setToTag(tag []byte) {
 	} else if k := l.knownTag(tag); k != "" {
 		l.ToTag = k
 	} else {
-		l.ToTag = string(tag)
+		l.ToTag = l.keep(tag)
 	}
+}
+
+// keep returns a copy of b in the leg's own memory, which lasts until the leg is reused.
+func (l *legState) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	// When append moves the array, the strings in the old one keep it alive: it is not reused.
+	off := len(l.strs)
+	l.strs = append(l.strs, b...)
+	return unsafe.String(&l.strs[off], len(b))
 }
 
 // finish fills the leg's record from what was seen into r, reusing r's Hops.
@@ -547,8 +561,9 @@ func (c *Calls) record(cs *callState) *Call {
 		CallID: root.CallID, Outcome: root.Outcome, FinalStatus: root.FinalStatus,
 		InviteTime: root.InviteTime, RingingTime: root.RingingTime, AnswerTime: root.AnswerTime,
 		EndTime: root.EndTime, EndReason: root.EndReason, EndedBy: root.EndedBy,
-		Legs: legs, Events: append(call.Events[:0], cs.events...),
+		Legs: legs, Events: append(call.events[:0], cs.events...), strs: call.strs,
 	}
+	call.events = call.Events
 	if call.Outcome == InProgress {
 		call.EndTime = time.Time{}
 		call.EndReason, call.EndedBy = "", ""
@@ -557,7 +572,57 @@ func (c *Calls) record(cs *callState) *Call {
 		call.Events = nil
 	}
 	sortEvents(call.Events)
+	call.own()
 	return call
+}
+
+// own copies into the record's own memory the strings it shares with its legs' state (Call-IDs,
+// numbers, tags, URIs), which the next legs reuse. That memory is reused in turn only when the
+// record is given back (Release).
+func (call *Call) own() {
+	n := 0
+	for i := range call.Legs {
+		l := &call.Legs[i]
+		n += len(l.CallID) + len(l.ParentCallID) + len(l.From) + len(l.To) + len(l.RequestURI) + len(l.FromTag) + len(l.ToTag)
+	}
+	for i := range call.Events {
+		e := &call.Events[i]
+		n += len(e.Leg) + len(e.Target) + len(e.FromLeg)
+	}
+	b := ownedStrings{b: call.strs[:0]}
+	if cap(b.b) < n {
+		b.b = make([]byte, 0, n+n/2) // never grown below: every string stays in this array
+	}
+	for i := range call.Legs {
+		l := &call.Legs[i]
+		b.own(&l.CallID)
+		b.own(&l.ParentCallID)
+		b.own(&l.From)
+		b.own(&l.To)
+		b.own(&l.RequestURI)
+		b.own(&l.FromTag)
+		b.own(&l.ToTag)
+	}
+	for i := range call.Events {
+		e := &call.Events[i]
+		b.own(&e.Leg)
+		b.own(&e.Target)
+		b.own(&e.FromLeg)
+	}
+	call.CallID = call.Legs[0].CallID
+	call.strs = b.b
+}
+
+// ownedStrings appends strings to an array with room for them all.
+type ownedStrings struct{ b []byte }
+
+func (o *ownedStrings) own(s *string) {
+	if len(*s) == 0 {
+		return
+	}
+	off := len(o.b)
+	o.b = append(o.b, *s...)
+	*s = unsafe.String(&o.b[off], len(*s))
 }
 
 // appendLegs appends the records of l and its descendants, reusing the slots (and their Hops)
@@ -575,8 +640,10 @@ func appendLegs(legs []Leg, l *legState) []Leg {
 	return legs
 }
 
-// Release gives back a call record the caller is done with (it must not be used afterwards), so
-// that its memory serves the next records. Optional: records not released are garbage collected.
+// Release gives back a call record the caller is done with, so that its memory serves the next
+// records. Neither the record nor its strings (Call-IDs, numbers, tags, URIs) may be used
+// afterwards: keep copies (strings.Clone) of what must outlive it. Optional: records not
+// released are garbage collected, and their strings stay valid.
 func (c *Calls) Release(call *Call) {
 	if call != nil && len(c.freeRecords) < maxFree {
 		c.freeRecords = append(c.freeRecords, call)

@@ -202,7 +202,8 @@ func numberKey(user string) string {
 		}
 		return string(d)
 	}
-	return strings.ToLower(user)
+	// A copy, lower case or not: the key outlives the leg whose From it came from.
+	return strings.ToLower(strings.Clone(user))
 }
 
 // callIDValue reads a Call-ID carried in another header: white space, parameters and enclosing

@@ -85,7 +85,7 @@ func qname(d *dns.Message) string {
 // callEvidence points at a call: the message that matched when there is one, else the root leg's
 // first message (its INVITE).
 func callEvidence(c *correlate.Call, by *decode.Message, detail string) Evidence {
-	ev := Evidence{ID: c.CallID}
+	ev := Evidence{ID: strings.Clone(c.CallID)} // a copy: the record's memory is reused once released
 	if len(c.Legs) > 0 {
 		ev.Input, ev.Frame = c.Legs[0].Input, c.Legs[0].Frame
 	}
