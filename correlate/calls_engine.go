@@ -139,6 +139,7 @@ func inviteDialogMethod(m []byte) bool {
 func (c *Calls) newLeg(m *decode.Message, t time.Time, fromTag []byte, partial bool) *legState {
 	s := m.SIP
 	l := c.allocLeg()
+	c.rtp.begin(l)
 	// The leg's identifiers are slices of one string, written in the leg's own buffer, which is
 	// reused with the leg: nothing outside the leg keeps them once its call was emitted (the
 	// record owns copies, a tombstone's key is a copy), so a leg costs no allocation.
@@ -358,9 +359,6 @@ func (c *Calls) forget(cs *callState) {
 		if l.num != "" {
 			c.unindexNumber(l)
 		}
-		for _, a := range l.rtpAddrs {
-			c.rtp.remove(a)
-		}
 		c.stats.Retransmissions += l.Retransmissions
 	}
 	for _, l := range cs.legs {
@@ -394,19 +392,24 @@ func (c *Calls) allocLeg() *legState {
 		c.freeLegs = c.freeLegs[:n-1]
 		return l
 	}
-	return &legState{}
+	l := &legState{}
+	c.rtp.addSlot(l)
+	return l
 }
 
 // freeLeg resets a leg for reuse, keeping the capacity of its slices. Nothing may refer to it:
 // its record was copied out (the Hops it handed over are not reused).
 func (c *Calls) freeLeg(l *legState) {
+	keep := len(c.freeLegs) < maxFree
+	c.rtp.end(l, !keep)
 	seen, txns, toTags, children := l.seen[:0], l.txns[:0], clearStrings(l.toTags), clearPtrs(l.children)
 	sharedKeys, rtpAddrs, hops, strs := clearStrings(l.sharedKeys), l.rtpAddrs[:0], l.hops[:0], l.strs[:0]
+	slot := l.slot
 	// Zeroed in place, then filled: a composite literal would be built on the stack and copied.
 	*l = legState{}
 	l.seen, l.txns, l.toTags, l.children = seen, txns, toTags, children
-	l.sharedKeys, l.rtpAddrs, l.hops, l.strs = sharedKeys, rtpAddrs, hops, strs
-	if len(c.freeLegs) < maxFree {
+	l.sharedKeys, l.rtpAddrs, l.hops, l.strs, l.slot = sharedKeys, rtpAddrs, hops, strs, slot
+	if keep {
 		c.freeLegs = append(c.freeLegs, l)
 	}
 }

@@ -478,19 +478,105 @@ func TestRTPAddressTakenOver(t *testing.T) {
 		for _, call := range c.Add(m) {
 			emitted = append(emitted, call.CallID)
 		}
-		if s, _ := c.rtp.sinks.get(media); i == 1 && s.leg != c.legs["second"] {
+		if s, _ := c.rtp.sink(media); i == 1 && s.leg != c.legs["second"] {
 			t.Fatalf("the address is not the second call's")
 		}
 	}
 	if len(emitted) != 1 || emitted[0] != "second" {
 		t.Fatalf("emitted %v, want the second call", emitted)
 	}
-	if _, ok := c.rtp.sinks.get(media); ok || c.rtp.ports[4000] != 0 {
+	if _, ok := c.rtp.sink(media); ok || c.rtp.ports[portGroup(4000)] != 0 {
 		t.Errorf("the address outlived the call that held it")
 	}
 	c.Flush()
 	if !c.rtp.empty() {
 		t.Errorf("media addresses left after Flush: %v", c.rtp)
+	}
+}
+
+// TestRTPAnnouncementsInOrder: announcements wait in a queue until a frame needs the table; the
+// queue keeps their order, so the leg that announced an address last gets its events, as if each
+// had been written at once: A, then B, then A and B again (re-INVITEs): B's.
+func TestRTPAnnouncementsInOrder(t *testing.T) {
+	w := newWire(t)
+	from, to := "<sip:1@a>;tag=x", "<sip:2@b>"
+	sdp := func(version string) string {
+		return "v=0\r\no=- 1 " + version + " IN IP4 192.0.2.50\r\ns=-\r\nc=IN IP4 192.0.2.50\r\nt=0 0\r\n" +
+			"m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+	}
+	ct := "Content-Type: application/sdp"
+	w.add(0, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs("A", from, to, "1 INVITE", ct), sdp("1"))
+	w.add(10, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs("B", from, to, "1 INVITE", ct), sdp("1"))
+	w.add(20, proxy, ua1, "SIP/2.0 200 OK\n"+hdrs("A", from, to+";tag=y", "1 INVITE"))
+	w.add(25, proxy, ua1, "SIP/2.0 200 OK\n"+hdrs("B", from, to+";tag=y", "1 INVITE"))
+	w.add(30, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs("A", from, to+";tag=y", "2 INVITE", ct), sdp("2"))
+	w.add(40, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs("B", from, to+";tag=y", "2 INVITE", ct), sdp("3"))
+	c := NewCalls(CallOptions{})
+	for _, m := range w.msgs {
+		c.Add(m)
+	}
+	if len(c.rtp.pending) != 4 {
+		t.Fatalf("%d announcements queued, want 4 (no frame has needed the table yet)", len(c.rtp.pending))
+	}
+	// An RFC 4733 event (digit 5) to the address, payload type 101.
+	rtp := []byte{0x80, 101, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4, 5, 0x0a, 0, 160}
+	c.RTP(&decode.Message{Envelope: decode.Envelope{Time: w.start.Add(time.Second), Dst: netip.MustParseAddrPort("192.0.2.50:4000"),
+		Frame: 99, Input: "test"}}, rtp)
+	if len(c.rtp.pending) != 0 {
+		t.Errorf("%d announcements still queued after the frame", len(c.rtp.pending))
+	}
+	var got []string
+	for _, call := range c.Flush() {
+		for _, e := range call.Events {
+			got = append(got, e.Leg+" "+string(e.Type)+" "+e.Digit)
+		}
+	}
+	if want := "B dtmf 5"; strings.Join(got, ", ") != want {
+		t.Errorf("events %q, want %q", strings.Join(got, ", "), want)
+	}
+	if !c.rtp.empty() {
+		t.Errorf("media addresses left after Flush")
+	}
+}
+
+// TestRTPQueueBounded: with no frame that needs the table, the queue of announcements is bounded
+// by the open calls (emitted calls' entries are dropped), and still right when a frame comes.
+func TestRTPQueueBounded(t *testing.T) {
+	w := newWire(t)
+	from, to := "<sip:1@a>;tag=x", "<sip:2@b>"
+	ct := "Content-Type: application/sdp"
+	const n = 20000
+	for i := range n {
+		id := "q" + itoa(i)
+		sdp := "v=0\r\no=- 1 1 IN IP4 192.0.2.50\r\ns=-\r\nc=IN IP4 192.0.2.50\r\nt=0 0\r\n" +
+			"m=audio " + itoa(10000+2*(i%20000)) + " RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+		ms := i * 100
+		w.add(ms, ua1, proxy, "INVITE sip:2@b SIP/2.0\n"+hdrs(id, from, to, "1 INVITE", ct), sdp)
+		w.add(ms+10, proxy, ua1, "SIP/2.0 486 Busy Here\n"+hdrs(id, from, to+";tag=y", "1 INVITE"))
+	}
+	c := NewCalls(CallOptions{})
+	most := 0
+	for _, m := range w.msgs {
+		for _, call := range c.Add(m) {
+			c.Release(call)
+		}
+		most = max(most, cap(c.rtp.pending))
+	}
+	if most > 4096 {
+		t.Errorf("the queue grew to %d entries for %d calls, at most %d open", most, n, c.Stats().MaxOpen)
+	}
+	// The last call is still open: a digit to its address is its.
+	rtp := []byte{0x80, 101, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4, 9, 0x0a, 0, 160}
+	c.RTP(&decode.Message{Envelope: decode.Envelope{Time: w.msgs[len(w.msgs)-1].Time, Dst: netip.MustParseAddrPort("192.0.2.50:" + itoa(10000+2*((n-1)%20000))),
+		Frame: 1, Input: "test"}}, rtp)
+	var got []string
+	for _, call := range c.Flush() {
+		for _, e := range call.Events {
+			got = append(got, e.Leg+" "+e.Digit)
+		}
+	}
+	if want := "q" + itoa(n-1) + " 9"; strings.Join(got, ", ") != want {
+		t.Errorf("events %q, want %q", strings.Join(got, ", "), want)
 	}
 }
 

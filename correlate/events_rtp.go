@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/sigtrace/sigtrace/decode"
@@ -19,41 +18,186 @@ type rtpKey struct {
 
 func keyOf(ap netip.AddrPort) rtpKey { return rtpKey{addr: ap.Addr().As16(), port: ap.Port()} }
 
-// rtpIndex holds the media addresses open legs announced, with how many there are per UDP port
-// and per payload type: the cheap first tests of every frame.
+// rtpIndex holds the media addresses open legs announced with telephone-event. Each leg lists its
+// own (legState.rtpAddrs), counted per group of UDP ports and per payload type: the cheap first
+// tests of every frame. The table from address to leg is written lazily: an announcement is
+// queued (pending), and the queue is written into the table, in order, only when a frame passes
+// those tests (an event for one of the addresses, or a frame like one). Most captures send no such
+// frame for most calls, and writing the table was a cache miss per address when its call began and
+// another when it was emitted.
 type rtpIndex struct {
-	sinks rtpTable
-	ports []uint16
-	pts   [128]uint32
+	sinks rtpTable // address -> leg, as of the last flush
+	// ports counts listed addresses by port modulo portGroups: small enough to stay in the cache.
+	ports   [portGroups]uint32
+	pts     [128]uint32 // listed addresses per payload type
+	pending []rtpAnnounce
+	// legs and serials identify the legs pending entries name without reading the legs: a leg
+	// has a fixed slot (legState.slot) and a serial per life, 0 while free.
+	legs    []*legState
+	serials []uint64
+	free    []int32 // slots of legs let go (see Calls.freeLeg)
+	serial  uint64
 }
+
+// rtpAnnounce is an announcement not yet written into the table.
+type rtpAnnounce struct {
+	serial uint64 // of the leg when it announced; the entry is void when the slot's differs
+	slot   int32
+	key    rtpKey
+	pt     uint8
+}
+
+// rtpAddr is a media address a leg announced. inTable: the table's entry for it is this leg's
+// (when a flush gives the address to another leg, it leaves this list).
+type rtpAddr struct {
+	key     rtpKey
+	pt      uint8
+	inTable bool
+}
+
+const (
+	portGroups = 4096
+	// maxPending: beyond this many live announcements the queue is written into the table.
+	maxPending = 1 << 16
+)
+
+func portGroup(port uint16) int { return int(port) % portGroups }
 
 func newRTPIndex(seed maphash.Seed) rtpIndex {
-	return rtpIndex{sinks: newRTPTable(seed), ports: make([]uint16, 1<<16)}
+	return rtpIndex{sinks: newRTPTable(seed)}
 }
 
-// set makes s the sink of k; old is the sink it replaces (ok false when none).
-func (x *rtpIndex) set(k rtpKey, s rtpSink) (old rtpSink, ok bool) {
-	if old, ok = x.sinks.put(k, s); ok {
-		x.pts[old.pt]--
-	} else {
-		x.ports[k.port]++
+// addSlot gives a new leg its slot.
+func (x *rtpIndex) addSlot(l *legState) {
+	if n := len(x.free); n > 0 {
+		l.slot = x.free[n-1]
+		x.free = x.free[:n-1]
+		x.legs[l.slot] = l
+		return
 	}
-	x.pts[s.pt]++
-	return old, ok
+	l.slot = int32(len(x.legs))
+	x.legs = append(x.legs, l)
+	x.serials = append(x.serials, 0)
+}
+
+// begin starts a leg's life: announcements queued in an earlier life are void.
+func (x *rtpIndex) begin(l *legState) {
+	x.serial++
+	x.serials[l.slot] = x.serial
+}
+
+// end takes the leg's addresses out of the counts and the table. Its queued announcements become
+// void. release also frees its slot (the leg is not recycled).
+func (x *rtpIndex) end(l *legState, release bool) {
+	for _, a := range l.rtpAddrs {
+		x.ports[portGroup(a.key.port)]--
+		x.pts[a.pt]--
+		if a.inTable {
+			x.sinks.delete(a.key)
+		}
+	}
+	x.serials[l.slot] = 0
+	if release {
+		x.legs[l.slot] = nil
+		x.free = append(x.free, l.slot)
+	}
+}
+
+// announce lists k on leg l with payload type pt and queues it for the table.
+func (x *rtpIndex) announce(l *legState, k rtpKey, pt uint8) {
+	if a := l.rtpAddr(k); a == nil {
+		l.rtpAddrs = append(l.rtpAddrs, rtpAddr{key: k, pt: pt})
+		x.ports[portGroup(k.port)]++
+		x.pts[pt]++
+	} else if a.pt != pt {
+		x.pts[a.pt]--
+		x.pts[pt]++
+		a.pt = pt
+	}
+	if len(x.pending) == cap(x.pending) && len(x.pending) >= 1024 {
+		x.compact()
+	}
+	x.pending = append(x.pending, rtpAnnounce{serial: x.serials[l.slot], slot: l.slot, key: k, pt: pt})
+}
+
+// compact drops the void announcements; when too many live ones are left, they are written.
+func (x *rtpIndex) compact() {
+	live := x.pending[:0]
+	for _, r := range x.pending {
+		if x.serials[r.slot] == r.serial {
+			live = append(live, r)
+		}
+	}
+	clear(x.pending[len(live):])
+	x.pending = live
+	if len(live) > maxPending {
+		x.flush()
+	}
+}
+
+// flush writes the queued announcements into the table, in the order they were made: the last
+// leg to announce an address holds it.
+func (x *rtpIndex) flush() {
+	for _, r := range x.pending {
+		if x.serials[r.slot] != r.serial {
+			continue
+		}
+		l := x.legs[r.slot]
+		// The leg's entry is as this announcement made it: an announcement that came later
+		// changes it again further on in the queue.
+		a := l.rtpAddr(r.key)
+		if a == nil { // taken by another leg earlier in this queue, announced again since
+			l.rtpAddrs = append(l.rtpAddrs, rtpAddr{key: r.key, pt: r.pt})
+			a = &l.rtpAddrs[len(l.rtpAddrs)-1]
+			x.ports[portGroup(r.key.port)]++
+			x.pts[r.pt]++
+		} else if a.pt != r.pt {
+			x.pts[a.pt]--
+			x.pts[r.pt]++
+			a.pt = r.pt
+		}
+		a.inTable = true
+		old, ok := x.sinks.put(r.key, rtpSink{leg: l, pt: r.pt})
+		if ok && old.leg != l {
+			x.drop(old.leg, r.key) // the address now belongs to this leg
+		}
+	}
+	x.pending = x.pending[:0]
+}
+
+// drop takes k out of the leg's list.
+func (x *rtpIndex) drop(l *legState, k rtpKey) {
+	for i, a := range l.rtpAddrs {
+		if a.key == k {
+			x.ports[portGroup(k.port)]--
+			x.pts[a.pt]--
+			l.rtpAddrs = append(l.rtpAddrs[:i], l.rtpAddrs[i+1:]...)
+			return
+		}
+	}
+}
+
+// sink returns the leg holding k, writing the queue first.
+func (x *rtpIndex) sink(k rtpKey) (rtpSink, bool) {
+	if len(x.pending) > 0 {
+		x.flush()
+	}
+	return x.sinks.get(k)
 }
 
 // empty reports that no address is held and no count is left.
 func (x *rtpIndex) empty() bool {
-	return x.sinks.n == 0 && !slices.ContainsFunc(x.ports, func(n uint16) bool { return n != 0 }) &&
-		x.pts == [128]uint32{}
+	return x.sinks.n == 0 && x.ports == [portGroups]uint32{} && x.pts == [128]uint32{}
 }
 
-// remove forgets k.
-func (x *rtpIndex) remove(k rtpKey) {
-	if s, ok := x.sinks.delete(k); ok {
-		x.ports[k.port]--
-		x.pts[s.pt]--
+// rtpAddr returns the leg's entry for k, or nil.
+func (l *legState) rtpAddr(k rtpKey) *rtpAddr {
+	for i := range l.rtpAddrs {
+		if l.rtpAddrs[i].key == k {
+			return &l.rtpAddrs[i]
+		}
 	}
+	return nil
 }
 
 // rtpSink is a media address an open leg's SDP announced with telephone-event.
@@ -84,26 +228,8 @@ func (c *Calls) watchRTP(l *legState, body []byte) {
 		if !ok || addr.IsUnspecified() {
 			return
 		}
-		k := rtpKey{addr: addr.Unmap().As16(), port: uint16(port)}
-		s, ok := c.rtp.set(k, rtpSink{leg: l, pt: uint8(pt)})
-		if ok && s.leg == l {
-			return
-		}
-		if ok {
-			s.leg.dropRTPAddr(k) // the address now belongs to this leg
-		}
-		l.rtpAddrs = append(l.rtpAddrs, k)
+		c.rtp.announce(l, rtpKey{addr: addr.Unmap().As16(), port: uint16(port)}, uint8(pt))
 	})
-}
-
-// dropRTPAddr takes a media address out of the leg's list.
-func (l *legState) dropRTPAddr(k rtpKey) {
-	for i, a := range l.rtpAddrs {
-		if a == k {
-			l.rtpAddrs = append(l.rtpAddrs[:i], l.rtpAddrs[i+1:]...)
-			return
-		}
-	}
 }
 
 // sdpEvents calls fn for each media section of an SDP that offers telephone-event, with its
@@ -217,7 +343,7 @@ func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame in
 	if len(payload) < 16 || payload[0]>>6 != 2 || c.rtp.pts[payload[1]&0x7f] == 0 {
 		return
 	}
-	sink, ok := c.rtp.sinks.get(keyOf(dst))
+	sink, ok := c.rtp.sink(keyOf(dst))
 	if !ok || payload[1]&0x7f != sink.pt {
 		return
 	}
@@ -251,7 +377,7 @@ func (c *Calls) AddRTP(t time.Time, dst netip.AddrPort, payload []byte, frame in
 // for an RFC 4733 digit of an open call (AddRTP). The decoder has read every link layer and tunnel
 // around it, so media inside VLANs, GRE, VXLAN or ERSPAN counts as well.
 func (c *Calls) RTP(m *decode.Message, payload []byte) {
-	if c.rtp.ports[m.Dst.Port()] == 0 { // no open call announced media on this port
+	if c.rtp.ports[portGroup(m.Dst.Port())] == 0 { // no open call announced media on a port like this
 		return
 	}
 	c.AddRTP(m.Time, m.Dst, payload, m.Frame, m.Input)

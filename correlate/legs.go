@@ -52,7 +52,8 @@ type legState struct {
 	sharedKeys []string
 	num        string // calling number, for the heuristic index
 
-	rtpAddrs []rtpKey  // the media addresses whose c.rtp entry is this leg's
+	rtpAddrs []rtpAddr // the media addresses it announced with telephone-event (see rtpIndex)
+	slot     int32     // its place in rtpIndex, kept when the leg is recycled
 	sdpSeen  [2]uint64 // hashes of the last SDP bodies read for telephone-event
 	rtpSeen  [4]uint64 // recent (SSRC, timestamp) of RTP events, to report each digit once
 	rtpNext  int
