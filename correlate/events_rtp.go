@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/sigtrace/sigtrace/decode"
@@ -132,6 +133,10 @@ func (x *rtpIndex) compact() {
 	x.pending = live
 	if len(live) > maxPending {
 		x.flush()
+	} else if len(live) > cap(live)/2 {
+		// Room for as many again: compacting a queue that stays nearly full at every
+		// announcement would cost its length each time.
+		x.pending = slices.Grow(live, cap(live))
 	}
 }
 
