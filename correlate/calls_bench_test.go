@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"bytes"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -44,6 +45,50 @@ func BenchmarkCalls(b *testing.B) {
 		if n != 20000 {
 			b.Fatalf("%d calls", n)
 		}
+	}
+}
+
+// TestSteadyStateAllocations: once the first calls have set up the correlator's state, the
+// calls command's path (decode, correlate, records released) allocates next to nothing per call:
+// legs, calls and records are recycled with their memory, strings included. Counted over the
+// second half of the benchmark capture's 20,000 calls.
+func TestSteadyStateAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 20,000 calls")
+	}
+	data, err := benchCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := decode.OpenReader("bench", bytes.NewReader(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCalls(CallOptions{})
+	n := 0
+	var ms runtime.MemStats
+	var mallocs, bytes0 uint64
+	d := decode.NewDecoder(func(m *decode.Message) {
+		for _, call := range c.Add(m) {
+			if n++; n == 10000 {
+				runtime.ReadMemStats(&ms)
+				mallocs, bytes0 = ms.Mallocs, ms.TotalAlloc
+			}
+			c.Release(call)
+		}
+	}, decode.Options{DedupWindow: -1, UncheckedSIP: true, OtherUDP: c.RTP, NoteSIPHeaders: c.HeaderNames()})
+	var f decode.Frame
+	for cp.Next(&f) == nil {
+		d.Frame(&f)
+	}
+	d.Finish()
+	runtime.ReadMemStats(&ms)
+	calls := float64(n - 10000)
+	perCall, bytesPerCall := float64(ms.Mallocs-mallocs)/calls, float64(ms.TotalAlloc-bytes0)/calls
+	t.Logf("second half: %.0f calls, %.2f allocations and %.0f bytes per call", calls, perCall, bytesPerCall)
+	// A fresh string per leg alone would be about two allocations per call.
+	if perCall > 1 || bytesPerCall > 1024 {
+		t.Errorf("%.2f allocations and %.0f bytes per call once warm, want under 1 and 1 KB", perCall, bytesPerCall)
 	}
 }
 
