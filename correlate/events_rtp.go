@@ -104,17 +104,26 @@ func (x *rtpIndex) end(l *legState, release bool) {
 	}
 }
 
-// announce lists k on leg l with payload type pt and queues it for the table.
-func (x *rtpIndex) announce(l *legState, k rtpKey, pt uint8) {
-	if a := l.rtpAddr(k); a == nil {
+// list puts k with payload type pt on the leg's list, counted, and returns its entry.
+func (x *rtpIndex) list(l *legState, k rtpKey, pt uint8) *rtpAddr {
+	a := l.rtpAddr(k)
+	if a == nil {
 		l.rtpAddrs = append(l.rtpAddrs, rtpAddr{key: k, pt: pt})
 		x.ports[portGroup(k.port)]++
 		x.pts[pt]++
-	} else if a.pt != pt {
+		return &l.rtpAddrs[len(l.rtpAddrs)-1]
+	}
+	if a.pt != pt {
 		x.pts[a.pt]--
 		x.pts[pt]++
 		a.pt = pt
 	}
+	return a
+}
+
+// announce lists k on leg l with payload type pt and queues it for the table.
+func (x *rtpIndex) announce(l *legState, k rtpKey, pt uint8) {
+	x.list(l, k, pt)
 	if len(x.pending) == cap(x.pending) && len(x.pending) >= 1024 {
 		x.compact()
 	}
@@ -148,20 +157,10 @@ func (x *rtpIndex) flush() {
 			continue
 		}
 		l := x.legs[r.slot]
-		// The leg's entry is as this announcement made it: an announcement that came later
-		// changes it again further on in the queue.
-		a := l.rtpAddr(r.key)
-		if a == nil { // taken by another leg earlier in this queue, announced again since
-			l.rtpAddrs = append(l.rtpAddrs, rtpAddr{key: r.key, pt: r.pt})
-			a = &l.rtpAddrs[len(l.rtpAddrs)-1]
-			x.ports[portGroup(r.key.port)]++
-			x.pts[r.pt]++
-		} else if a.pt != r.pt {
-			x.pts[a.pt]--
-			x.pts[r.pt]++
-			a.pt = r.pt
-		}
-		a.inTable = true
+		// The leg's entry as this announcement made it (an announcement that came later changes
+		// it again further on in the queue); listed again when another leg took the address
+		// earlier in this queue.
+		x.list(l, r.key, r.pt).inTable = true
 		old, ok := x.sinks.put(r.key, rtpSink{leg: l, pt: r.pt})
 		if ok && old.leg != l {
 			x.drop(old.leg, r.key) // the address now belongs to this leg
